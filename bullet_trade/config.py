@@ -1,0 +1,137 @@
+"""Frozen configuration objects. Only ``bullet_trade.cli`` reads flags, environment and
+``.env``; everything else receives one of these.
+
+Defaults are documented on each field and mirrored in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bullet_trade.model.records import AccountConfig
+
+DEFAULT_PORT = 58620
+DEFAULT_KEEPALIVE = 20
+MAX_FRAME_SIZE = 32 * 1024 * 1024
+
+
+def _positive(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimConfig:
+    """Simulated exchange.
+
+    Attributes:
+        seed: seed of the deterministic price paths.
+        initial_cash: starting cash of a new account (CNY).
+        latency: artificial delay added to every data call (seconds; tests of head-of-line).
+        clock_mode: ``always-open`` (demos/tests: the market is open whatever the hour),
+            ``real`` (wall clock and trading calendar) or ``replay``.
+        replay_start / replay_speed: start moment and speed of the ``replay`` clock.
+        match_interval: seconds of clock time between two matching passes over open orders.
+    """
+
+    seed: int = 42
+    initial_cash: float = 1_000_000.0
+    latency: float = 0.0
+    clock_mode: str = "always-open"
+    replay_start: str | None = None
+    replay_speed: float = 60.0
+    match_interval: float = 3.0
+
+    def __post_init__(self) -> None:
+        _positive("initial_cash", self.initial_cash)
+        if self.latency < 0:
+            raise ValueError("latency must be >= 0")
+        if self.clock_mode not in ("always-open", "real", "replay"):
+            raise ValueError(f"clock_mode must be always-open, real or replay, not {self.clock_mode!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """``bullet-trade server``.
+
+    Attributes:
+        listen / port: bind address (default ``0.0.0.0:58620``).
+        token: shared secret of the v1 handshake.
+        enable_data / enable_broker: which services are offered.
+        accounts: configured accounts; the first is used when a request names none.
+        server_type: ``sim`` (simulated exchange) or ``qmt`` (miniQMT via xtquant).
+        data_path: miniQMT ``userdata_mini`` directory (qmt only).
+        runtime_dir: state, journal and logs live here, never in the source tree.
+        max_connections: authenticated sessions allowed at once.
+        max_subscriptions: tick symbols per session.
+        request_timeout: seconds a handler may take before ``REQUEST_TIMEOUT``.
+        trade_max_wait: default seconds ``cancel_order`` / ``place_order`` wait for a terminal
+            state (``TRADE_MAX_WAIT_TIME``, a float).
+        keepalive: seconds advertised in ``handshake_ack``.
+        access_log: one log line per request.
+        sim: simulated exchange settings (``server_type == "sim"``).
+    """
+
+    listen: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    token: str = ""
+    enable_data: bool = True
+    enable_broker: bool = True
+    accounts: tuple[AccountConfig, ...] = ()
+    server_type: str = "sim"
+    data_path: str | None = None
+    runtime_dir: Path = Path("runtime")
+    max_connections: int = 64
+    max_subscriptions: int = 200
+    request_timeout: float = 60.0
+    trade_max_wait: float = 16.0
+    keepalive: int = DEFAULT_KEEPALIVE
+    max_frame_size: int = MAX_FRAME_SIZE
+    access_log: bool = True
+    sim: SimConfig = field(default_factory=SimConfig)
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.port <= 65535):
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+        if not self.token:
+            raise ValueError("a token is required")
+        _positive("request_timeout", self.request_timeout)
+        if self.trade_max_wait < 0 or not math.isfinite(self.trade_max_wait):
+            raise ValueError("trade_max_wait must be >= 0")
+        keys = [a.key for a in self.accounts]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"duplicate account keys in {keys}")
+        if self.server_type not in ("sim", "qmt"):
+            raise ValueError(f"server_type must be sim or qmt, not {self.server_type!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientConfig:
+    """Connection settings of ``RemoteQmtBroker`` / ``RemoteQmtProvider``.
+
+    Attributes:
+        host / port / token: where the server is and the shared secret.
+        account_key / sub_account_id: account routing sent with every broker request.
+        rpc_timeout: seconds to wait for a reply (reads); orders add ``wait_timeout``.
+        connect_timeout: seconds the first connect + handshake may take.
+        tls_cert: CA file to verify the server (TLS on when set).
+        tls_fingerprint: pinned SHA-256 fingerprint of the server certificate.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    token: str = ""
+    account_key: str | None = None
+    sub_account_id: str | None = None
+    rpc_timeout: float = 60.0
+    connect_timeout: float = 10.0
+    tls_cert: str | None = None
+    tls_fingerprint: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            raise ValueError("QMT_SERVER_TOKEN (token) is required to reach the server")
+        _positive("rpc_timeout", self.rpc_timeout)
+        _positive("connect_timeout", self.connect_timeout)
