@@ -34,6 +34,10 @@ class SimConfig:
             ``real`` (wall clock and trading calendar) or ``replay``.
         replay_start / replay_speed: start moment and speed of the ``replay`` clock.
         match_interval: seconds of clock time between two matching passes over open orders.
+        tick_interval: seconds of clock time between two pushed quotes of a subscription.
+        fill_ratio: share of the current minute bar's volume that one matching pass may fill
+            for one security (larger orders fill partly, over several minutes).
+        suspended: codes (JoinQuant or QMT form) that are suspended from the start.
     """
 
     seed: int = 42
@@ -43,13 +47,22 @@ class SimConfig:
     replay_start: str | None = None
     replay_speed: float = 60.0
     match_interval: float = 3.0
+    tick_interval: float = 3.0
+    fill_ratio: float = 0.25
+    suspended: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _positive("initial_cash", self.initial_cash)
+        _positive("match_interval", self.match_interval)
+        _positive("tick_interval", self.tick_interval)
+        if not (0 < self.fill_ratio <= 1):
+            raise ValueError(f"fill_ratio must be in (0, 1], got {self.fill_ratio!r}")
         if self.latency < 0:
             raise ValueError("latency must be >= 0")
         if self.clock_mode not in ("always-open", "real", "replay"):
-            raise ValueError(f"clock_mode must be always-open, real or replay, not {self.clock_mode!r}")
+            raise ValueError(
+                f"clock_mode must be always-open, real or replay, not {self.clock_mode!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +83,11 @@ class ServerConfig:
         trade_max_wait: default seconds ``cancel_order`` / ``place_order`` wait for a terminal
             state (``TRADE_MAX_WAIT_TIME``, a float).
         keepalive: seconds advertised in ``handshake_ack``.
+        max_frame_size: largest frame body (bytes) accepted or sent after authentication.
+        handshake_timeout: seconds a new connection has to deliver its handshake frame.
+        idle_timeout: seconds without any client frame (or without the peer reading our
+            output) before a session is closed; ``None`` means ``3 * keepalive``, ``0``
+            disables it.
         access_log: one log line per request.
         sim: simulated exchange settings (``server_type == "sim"``).
     """
@@ -89,6 +107,8 @@ class ServerConfig:
     trade_max_wait: float = 16.0
     keepalive: int = DEFAULT_KEEPALIVE
     max_frame_size: int = MAX_FRAME_SIZE
+    handshake_timeout: float = 10.0
+    idle_timeout: float | None = None
     access_log: bool = True
     sim: SimConfig = field(default_factory=SimConfig)
 
@@ -98,6 +118,11 @@ class ServerConfig:
         if not self.token:
             raise ValueError("a token is required")
         _positive("request_timeout", self.request_timeout)
+        _positive("handshake_timeout", self.handshake_timeout)
+        if self.idle_timeout is not None and (
+            self.idle_timeout < 0 or not math.isfinite(self.idle_timeout)
+        ):
+            raise ValueError("idle_timeout must be >= 0 (0 disables it)")
         if self.trade_max_wait < 0 or not math.isfinite(self.trade_max_wait):
             raise ValueError("trade_max_wait must be >= 0")
         keys = [a.key for a in self.accounts]

@@ -92,3 +92,20 @@ class ManualClock:
 
     async def advance(self, delta: timedelta) -> None:
         await self.set(self._now + delta)
+
+
+class SteppedClock(ManualClock):
+    """A ManualClock driven by one owner (the live runner in replay/demo mode).
+
+    Everyone else waits in :meth:`sleep_until` as with a ManualClock; the owner calls
+    :meth:`step_to`, which moves time forward at once and lets the woken waiters run
+    (e.g. the simulator's matching pass) before returning. A trading day then runs in
+    milliseconds, deterministically.
+    """
+
+    async def step_to(self, when: datetime) -> None:
+        if when > self.now():
+            await self.set(when)
+        # let tasks woken by the jump run before the owner continues
+        for _ in range(3):
+            await asyncio.sleep(0)

@@ -148,7 +148,8 @@ def round_price(security: Security, price: float) -> float:
 
 def round_half_up(value: float, decimals: int) -> float:
     quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    # float() first: repr of a numpy float64 is "np.float64(...)", which Decimal rejects
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def is_on_tick(security: Security, price: float) -> bool:
@@ -165,7 +166,7 @@ def limit_ratio(security: Security, *, is_st: bool = False) -> float | None:
     if board is Board.BSE:
         return 0.30
     # main-board ST stocks moved from ±5% to ±10% in July 2025 (xtquant.md 4.3)
-    return 0.10 if not is_st else 0.10
+    return 0.10
 
 
 def price_limits(

@@ -1,0 +1,43 @@
+"""Simulated exchange: deterministic prices for any code, a trading calendar, and a broker with
+A-share rules (lots, ticks, price limits, T+1, fees), all in memory.
+
+:func:`build_sim_backend` is the entry point; the data adapter and the broker it returns share
+one :class:`SimMarket`, so fills happen at the prices the data shows.
+
+Modules: ``universe`` (names, types, price profiles), ``prices`` / ``intraday`` (bar
+generation), ``session`` (clock modes), ``market`` (state at now), ``bars`` (history queries),
+``data`` (DataProvider), ``state`` / ``validation`` / ``fills`` / ``broker`` (Broker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bullet_trade.adapters.sim.broker import SimBrokerAdapter
+from bullet_trade.adapters.sim.data import SimDataAdapter
+from bullet_trade.adapters.sim.market import SimMarket
+from bullet_trade.config import SimConfig
+from bullet_trade.model.calendar import TradingCalendar
+from bullet_trade.model.clock import Clock
+from bullet_trade.model.records import AccountConfig
+
+__all__ = ["SimBrokerAdapter", "SimDataAdapter", "SimMarket", "build_sim_backend"]
+
+
+def build_sim_backend(
+    config: SimConfig,
+    accounts: Sequence[AccountConfig],
+    clock: Clock,
+    *,
+    calendar: TradingCalendar | None = None,
+) -> tuple[SimDataAdapter, SimBrokerAdapter]:
+    """Build the simulated data adapter and broker over one shared market.
+
+    Args:
+        config: simulator settings.
+        accounts: the broker's accounts (may be empty: the broker then has none).
+        clock: source of time for prices, sessions and order timestamps.
+        calendar: trading calendar; by default XSHG with "today" taken from ``clock``.
+    """
+    market = SimMarket(config, clock, calendar)
+    return SimDataAdapter(market, config), SimBrokerAdapter(market, config, accounts)

@@ -1,0 +1,206 @@
+"""History queries over the simulated market: which bars a query selects, as a DataFrame.
+
+No future data: only days up to the market's current trading day are visible, and on that day
+only the minute bars that have happened (see :mod:`.session`). Today's daily bar aggregates
+those minute bars; a day suspended today shows a flat row at the previous close with
+``paused = 1``. Minute frequencies above 1m are groups of 1-minute bars within a session
+(240 is divisible by 5, 15, 30 and 60, so groups never span the lunch break); a group that
+has not completed yet is not returned.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.sim.intraday import BarArrays
+from bullet_trade.adapters.sim.market import DayState, SimMarket
+from bullet_trade.adapters.sim.session import BAR_END_NS, BARS_PER_DAY, MarketMoment
+from bullet_trade.adapters.sim.universe import ORIGIN
+from bullet_trade.model.codes import Security
+from bullet_trade.model.rules import price_decimals, tick_size
+
+#: frequency -> minutes per bar (0 for daily)
+FREQUENCIES: dict[str, int] = {"1d": 0, "1m": 1, "5m": 5, "15m": 15, "30m": 30, "60m": 60}
+COLUMNS = (*HISTORY_COLUMNS, "paused")
+
+
+def empty_frame() -> pd.DataFrame:
+    index = pd.DatetimeIndex([], name="time", dtype="datetime64[ns]")
+    frame: pd.DataFrame = pd.DataFrame(
+        {c: pd.Series([], dtype="float64") for c in COLUMNS}, index=index
+    )
+    return frame
+
+
+def to_frame(
+    security: Security, times: np.ndarray, bars: BarArrays, paused: np.ndarray
+) -> pd.DataFrame:
+    """Build the contract's DataFrame from tick/cent arrays."""
+    tick, decimals = tick_size(security), price_decimals(security)
+
+    def px(values: np.ndarray) -> np.ndarray:
+        return np.round(values.astype(np.float64) * tick, decimals)
+
+    data = {
+        "open": px(bars.open),
+        "close": px(bars.close),
+        "high": px(bars.high),
+        "low": px(bars.low),
+        "volume": bars.volume.astype(np.float64),
+        "money": bars.money.astype(np.float64) / 100.0,
+        "paused": paused.astype(np.float64),
+    }
+    index = pd.DatetimeIndex(times.astype("datetime64[ns]"), name="time")
+    frame: pd.DataFrame = pd.DataFrame(data, index=index, columns=list(COLUMNS))
+    return frame
+
+
+def resample(bars: BarArrays, n: int) -> tuple[BarArrays, np.ndarray]:
+    """Complete groups of ``n`` one-minute bars of ONE day, plus each group's end-bar position."""
+    m = len(bars.close) // n
+    if n == 1:
+        return bars, np.arange(m)
+    cut = m * n
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        return values[:cut].reshape(m, n)
+
+    grouped = BarArrays(
+        open=blocks(bars.open)[:, 0],
+        high=blocks(bars.high).max(axis=1),
+        low=blocks(bars.low).min(axis=1),
+        close=blocks(bars.close)[:, -1],
+        volume=blocks(bars.volume).sum(axis=1),
+        money=blocks(bars.money).sum(axis=1),
+    )
+    return grouped, np.arange(n - 1, cut, n)
+
+
+def _concat(parts: list[BarArrays]) -> BarArrays:
+    return BarArrays(
+        np.concatenate([p.open for p in parts]),
+        np.concatenate([p.high for p in parts]),
+        np.concatenate([p.low for p in parts]),
+        np.concatenate([p.close for p in parts]),
+        np.concatenate([p.volume for p in parts]),
+        np.concatenate([p.money for p in parts]),
+    )
+
+
+def _today_row(state: DayState) -> BarArrays | None:
+    """Today's daily bar so far, a flat paused row, or ``None`` before the first bar."""
+    if state.bars is not None:
+        agg = state.bars.aggregate()
+        return BarArrays(
+            *(
+                np.atleast_1d(a)
+                for a in (agg.open, agg.high, agg.low, agg.close, agg.volume, agg.money)
+            )
+        )
+    if state.paused:
+        flat = np.array([state.pre_close], dtype=np.int64)
+        zero = np.zeros(1, dtype=np.int64)
+        return BarArrays(flat, flat, flat, flat, zero, zero)
+    return None
+
+
+def _day_ns(d: date) -> np.int64:
+    return np.datetime64(d, "ns").astype(np.int64)
+
+
+def daily_history(
+    market: SimMarket,
+    security: Security,
+    moment: MarketMoment,
+    window: tuple[date, date, int | None],
+) -> pd.DataFrame:
+    """Daily bars in ``window = (start, end, count)`` (``count`` = last N up to ``end``)."""
+    start, end, count = window
+    state = market.day_state(security, moment)
+    today = _today_row(state) if end >= moment.day else None
+    last_day = min(end, moment.day)
+    indices = market.prices.index_range(ORIGIN if count else start, last_day)
+    if today is None and indices and indices[-1] == state.index:
+        indices = indices[:-1]
+    if count:
+        indices = indices[-count:]
+    if not indices:
+        return empty_frame()
+    full = indices[:-1] if today is not None and indices[-1] == state.index else indices
+    parts = [market.prices.day_bars(security, full[0], full[-1])] if full else []
+    paused = np.zeros(len(indices), dtype=np.int64)
+    if len(full) < len(indices) and today is not None:
+        parts.append(today)
+        paused[-1] = int(state.paused)
+    times = np.array([_day_ns(market.prices.day_at(i)) for i in indices], dtype=np.int64)
+    return to_frame(security, times, _concat(parts), paused)
+
+
+def _minute_day(
+    market: SimMarket, security: Security, index: int, state: DayState, n: int
+) -> tuple[BarArrays, np.ndarray] | None:
+    if index == state.index:
+        if state.bars is None:
+            return None
+        bars = state.bars
+    else:
+        bars = market.prices.minute_bars(security, index)
+    grouped, positions = resample(bars, n)
+    if len(positions) == 0:
+        return None
+    times = _day_ns(market.prices.day_at(index)) + BAR_END_NS[positions]
+    return grouped, times
+
+
+def minute_history(
+    market: SimMarket,
+    security: Security,
+    moment: MarketMoment,
+    window: tuple[datetime, datetime | None, int | None],
+    n: int,
+) -> pd.DataFrame:
+    """Bars of ``n`` minutes in ``window = (start, end, count)``; ``end=None`` means now."""
+    start, end, count = window
+    state = market.day_state(security, moment)
+    last_day = moment.day if end is None else min(end.date(), moment.day)
+    if count:
+        days_back = count * n // BARS_PER_DAY + 2
+        indices = market.prices.index_range(ORIGIN, last_day)[-days_back:]
+    else:
+        indices = market.prices.index_range(start.date(), last_day)
+    parts, times = [], []
+    for index in indices:
+        day = _minute_day(market, security, index, state, n)
+        if day is not None:
+            parts.append(day[0])
+            times.append(day[1])
+    if not parts:
+        return empty_frame()
+    all_times = np.concatenate(times)
+    keep = np.ones(len(all_times), dtype=bool)
+    if end is not None:
+        keep &= all_times <= np.datetime64(end, "ns").astype(np.int64)
+    if not count:
+        keep &= all_times >= np.datetime64(start, "ns").astype(np.int64)
+    frame = to_frame(
+        security,
+        all_times[keep],
+        _select(_concat(parts), keep),
+        np.zeros(int(keep.sum()), dtype=np.int64),
+    )
+    return frame.iloc[-count:] if count else frame
+
+
+def _select(bars: BarArrays, keep: np.ndarray) -> BarArrays:
+    return BarArrays(
+        bars.open[keep],
+        bars.high[keep],
+        bars.low[keep],
+        bars.close[keep],
+        bars.volume[keep],
+        bars.money[keep],
+    )

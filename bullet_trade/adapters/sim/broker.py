@@ -1,0 +1,301 @@
+"""``SimBrokerAdapter``: the :class:`~bullet_trade.adapters.contracts.Broker` of the simulated
+exchange.
+
+Matching: an order works at its price (the limit, or the protective price of a market order).
+It fills when marketable against the current last price (buy price ≥ last, sell price ≤ last),
+at the last price, and only while continuous trading is on. One matching pass may fill, per
+security and minute bar, at most ``SimConfig.fill_ratio`` of that bar's volume (rounded down
+to 100 shares, at least 100), shared by all orders in time priority; bigger orders fill over
+several passes (status 55, then 56). A new order is matched at once; resting orders are
+matched by :meth:`SimBrokerAdapter.match_now` and by the background loop of
+:meth:`SimBrokerAdapter.start`.
+
+Events go to listeners synchronously, on the event loop thread, in this order: acceptance →
+``OrderUpdated`` (50) then ``AccountChanged``; each fill → ``TradeExecuted``, ``OrderUpdated``
+(55/56), ``AccountChanged``; cancel or expiry → ``OrderUpdated`` (54/53), ``AccountChanged``.
+
+When the market's trading day changes, each account rolls over on its next use (or the next
+matching pass): open orders expire (canceled), every held share becomes closeable, and the
+previous day's orders and trades are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bullet_trade.adapters.contracts import BrokerListener
+from bullet_trade.adapters.sim import fills
+from bullet_trade.adapters.sim.market import DayState, SimMarket
+from bullet_trade.adapters.sim.session import MarketMoment
+from bullet_trade.adapters.sim.state import AccountState, MemoryStore, OrderState
+from bullet_trade.adapters.sim.tasks import spawn
+from bullet_trade.adapters.sim.universe import display_name
+from bullet_trade.adapters.sim.validation import check_order
+from bullet_trade.config import SimConfig
+from bullet_trade.model.codes import Security
+from bullet_trade.model.enums import Side
+from bullet_trade.model.records import (
+    AccountChanged,
+    AccountConfig,
+    AccountSnapshot,
+    BrokerEvent,
+    CancelResult,
+    Order,
+    OrderUpdated,
+    PlaceOrder,
+    Position,
+    Trade,
+    TradeExecuted,
+)
+from bullet_trade.model.rules import FeeSchedule
+
+logger = logging.getLogger(__name__)
+
+
+class SimBrokerAdapter:
+    """Simulated broker over a :class:`SimMarket` (see module docstring for the behaviour).
+
+    Args:
+        market: the market shared with the data adapter.
+        config: simulator settings (initial cash, matching interval, fill ratio).
+        accounts: configured accounts, each starting with ``config.initial_cash``.
+        fees: fee schedule (A-share defaults).
+        store: account state store; an in-memory one when omitted.
+    """
+
+    def __init__(
+        self,
+        market: SimMarket,
+        config: SimConfig,
+        accounts: Sequence[AccountConfig],
+        *,
+        fees: FeeSchedule | None = None,
+        store: MemoryStore | None = None,
+    ) -> None:
+        self.market = market
+        self._config = config
+        self._fees = fees or FeeSchedule()
+        self._store = store or MemoryStore(accounts, config.initial_cash)
+        self._listeners: list[BrokerListener] = []
+        self._seq = 0
+        self._volume_used: dict[Security, tuple[int, int, int]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ queries
+
+    def accounts(self) -> list[AccountConfig]:
+        return self._store.configs()
+
+    async def account(self, account_key: str) -> AccountSnapshot:
+        """Cash and positions; ``UnknownAccount`` for an unknown key."""
+        return self._snapshot(self._use(account_key))
+
+    async def positions(self, account_key: str) -> list[Position]:
+        return list(self._snapshot(self._use(account_key)).positions)
+
+    async def orders(self, account_key: str) -> list[Order]:
+        return [o.snapshot() for o in self._use(account_key).orders.values()]
+
+    async def trades(self, account_key: str) -> list[Trade]:
+        return list(self._use(account_key).trades)
+
+    async def order(self, account_key: str, order_id: str) -> Order | None:
+        order = self._use(account_key).orders.get(order_id)
+        return order.snapshot() if order is not None else None
+
+    def add_listener(self, listener: BrokerListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: BrokerListener) -> None:
+        """Stop calling ``listener`` (no error when it was not registered)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------ commands
+
+    async def place_order(self, account_key: str, command: PlaceOrder) -> Order:
+        """Validate, reserve cash/shares, then try to fill at once.
+
+        Returns:
+            The order after that first matching attempt (open, filling or filled).
+
+        Raises:
+            UnknownAccount: unknown ``account_key``.
+            OrderRejected: see :mod:`.validation` for the reasons; nothing is recorded.
+        """
+        account = self._use(account_key)
+        moment = self.market.moment()
+        state = self.market.day_state(command.security, moment)
+        accepted = check_order(command, account, state, moment, self._fees)
+        self._seq += 1
+        order = OrderState(
+            order_id=account.next_order_id(),
+            seq=self._seq,
+            account_key=account.key,
+            security=command.security,
+            side=command.side,
+            order_type=command.order_type,
+            amount=command.amount,
+            price=accepted.price,
+            created_at=self.market.clock.now().replace(microsecond=0),
+            remark=command.remark,
+            strategy_name=command.strategy_name,
+            idempotency_key=command.idempotency_key,
+        )
+        fills.accept(account, order, accepted.frozen_cash)
+        self._emit(OrderUpdated(order=order.snapshot()))
+        self._emit(AccountChanged(account=self._snapshot(account)))
+        self._match(account, order, moment, state)
+        return order.snapshot()
+
+    async def cancel_order(self, account_key: str, order_id: str) -> CancelResult:
+        """Cancel the unfilled rest of an order.
+
+        Returns:
+            ``accepted=False, order=None`` for an unknown id; ``accepted=False`` with the order
+            when it is already terminal; otherwise ``accepted=True`` with the order canceled
+            (54) or partly canceled (53).
+        """
+        account = self._use(account_key)
+        order = account.orders.get(order_id)
+        if order is None:
+            return CancelResult(accepted=False, order=None)
+        if order.status.is_terminal:
+            return CancelResult(accepted=False, order=order.snapshot())
+        fills.cancel(account, order, "canceled by request")
+        self._emit(OrderUpdated(order=order.snapshot()))
+        self._emit(AccountChanged(account=self._snapshot(account)))
+        return CancelResult(accepted=True, order=order.snapshot())
+
+    async def match_now(self) -> int:
+        """One matching pass over every open order, in time priority. Returns the fill count."""
+        for account in self._store.all():
+            self._roll(account)
+        moment = self.market.moment()
+        if not moment.trading:
+            return 0
+        pending = [
+            (order, account)
+            for account in self._store.all()
+            for order in account.orders.values()
+            if order.status.is_open
+        ]
+        pending.sort(key=lambda pair: pair[0].seq)
+        count = 0
+        for order, account in pending:
+            state = self.market.day_state(order.security, moment)
+            count += self._match(account, order, moment, state)
+        return count
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start the background matching loop: a pass at once, then one every
+        ``match_interval`` clock seconds. Calling it again while running does nothing."""
+        if self._task is None or self._task.done():
+            self._task = spawn(self._run(), name="sim-broker-matcher")
+
+    async def stop(self) -> None:
+        """Stop the matching loop and wait for it to end."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        clock = self.market.clock
+        interval = timedelta(seconds=self._config.match_interval)
+        while True:
+            try:
+                await self.match_now()
+            except Exception:  # keep matching; the failure is logged with its traceback
+                logger.exception("simulated matching pass failed")
+            await clock.sleep_until(clock.now() + interval)
+
+    # ------------------------------------------------------------------ internals
+
+    def _use(self, account_key: str) -> AccountState:
+        account = self._store.get(account_key)
+        self._roll(account)
+        return account
+
+    def _roll(self, account: AccountState) -> None:
+        day = self.market.moment().day
+        if account.trading_day == day:
+            return
+        if account.trading_day is not None:
+            expired = fills.roll_day(account)
+            for order in expired:
+                self._emit(OrderUpdated(order=order.snapshot()))
+            self._emit(AccountChanged(account=self._snapshot(account)))
+            logger.info("sim account %s rolled over to %s", account.key, day)
+        account.trading_day = day
+
+    def _match(
+        self, account: AccountState, order: OrderState, moment: MarketMoment, state: DayState
+    ) -> int:
+        if not moment.trading or state.paused or not order.status.is_open:
+            return 0
+        last = self.market.prices.to_price(order.security, state.last)
+        marketable = order.price >= last if order.side is Side.BUY else order.price <= last
+        if not marketable:
+            return 0
+        quantity = self._take_volume(order, state, moment)
+        if quantity <= 0:
+            return 0
+        when = self.market.clock.now().replace(microsecond=0)
+        trade = fills.apply_fill(account, order, quantity, last, fees=self._fees, when=when)
+        account.trades.append(trade)
+        self._emit(TradeExecuted(trade=trade))
+        self._emit(OrderUpdated(order=order.snapshot()))
+        self._emit(AccountChanged(account=self._snapshot(account)))
+        return 1
+
+    def _take_volume(self, order: OrderState, state: DayState, moment: MarketMoment) -> int:
+        """Quantity ``order`` may fill now under the per-bar volume cap; reserves it."""
+        bar_volume = int(state.bars.volume[-1]) if state.bars is not None else 0
+        cap = max(100, int(bar_volume * self._config.fill_ratio) // 100 * 100)
+        day, bar, used = self._volume_used.get(order.security, (state.index, moment.bar, 0))
+        if (day, bar) != (state.index, moment.bar):
+            used = 0
+        room = cap - used
+        quantity = order.remaining if order.remaining <= room else room // 100 * 100
+        if quantity > 0:
+            self._volume_used[order.security] = (state.index, moment.bar, used + quantity)
+        return max(quantity, 0)
+
+    def _snapshot(self, account: AccountState) -> AccountSnapshot:
+        moment = self.market.moment()
+        positions = []
+        for security, held in sorted(account.positions.items()):
+            state = self.market.day_state(security, moment)
+            positions.append(
+                Position(
+                    security=security,
+                    amount=held.amount,
+                    closeable_amount=held.available,
+                    avg_cost=round(held.avg_cost, 4),
+                    last_price=self.market.prices.to_price(security, state.last),
+                    name=display_name(security),
+                    frozen_amount=held.frozen,
+                )
+            )
+        config = account.config
+        return AccountSnapshot(
+            account_key=config.key,
+            account_id=config.account_id,
+            account_type=config.account_type,
+            available_cash=account.cash,
+            frozen_cash=account.frozen_cash,
+            positions=tuple(positions),
+        )
+
+    def _emit(self, event: BrokerEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # one listener's bug must not break the broker or the others
+                logger.exception("broker listener failed on %s", type(event).__name__)

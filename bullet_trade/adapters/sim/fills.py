@@ -1,0 +1,139 @@
+"""Bookkeeping of order acceptance, fills and cancels on an :class:`~.state.AccountState`.
+
+Fees are charged per order on the cumulative turnover (the 5 CNY minimum commission applies
+once per order, not per fill): each fill pays the increase of the order's total fees. For a buy
+that increase never exceeds what was frozen at acceptance, since fills happen at or below the
+order's price.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bullet_trade.adapters.sim.state import AccountState, OrderState, PositionState
+from bullet_trade.model.enums import OrderStatus, Side, XtOrderStatus
+from bullet_trade.model.records import Trade
+from bullet_trade.model.rules import FeeSchedule, is_t0
+
+
+def _money(value: float) -> float:
+    return round(value, 2)
+
+
+def accept(account: AccountState, order: OrderState, frozen_cash: float) -> None:
+    """Reserve cash (buy) or closeable shares (sell) for a new order and record it."""
+    if order.side is Side.BUY:
+        order.frozen_cash = frozen_cash
+        account.cash = _money(account.cash - frozen_cash)
+        account.frozen_cash = _money(account.frozen_cash + frozen_cash)
+    else:
+        position = account.positions[order.security]
+        position.available -= order.amount
+        position.frozen += order.amount
+    account.orders[order.order_id] = order
+
+
+def release(account: AccountState, order: OrderState) -> None:
+    """Give back what the unfilled rest of ``order`` still reserves (cancel / expiry)."""
+    if order.side is Side.BUY:
+        account.cash = _money(account.cash + order.frozen_cash)
+        account.frozen_cash = _money(account.frozen_cash - order.frozen_cash)
+        order.frozen_cash = 0.0
+        return
+    position = account.positions.get(order.security)
+    if position is not None:
+        position.frozen -= order.remaining
+        position.available += order.remaining
+
+
+def cancel(account: AccountState, order: OrderState, msg: str) -> None:
+    """Cancel the rest of an open order: 54 when nothing filled, else 53."""
+    release(account, order)
+    if order.filled:
+        order.set_status(XtOrderStatus.PART_CANCEL, OrderStatus.PARTLY_CANCELED, msg)
+    else:
+        order.set_status(XtOrderStatus.CANCELED, OrderStatus.CANCELED, msg)
+
+
+def apply_fill(
+    account: AccountState,
+    order: OrderState,
+    quantity: int,
+    price: float,
+    *,
+    fees: FeeSchedule,
+    when: datetime,
+) -> Trade:
+    """Fill ``quantity`` of ``order`` at ``price``: move cash, shares and fees; new status."""
+    turnover = quantity * price
+    total = order.turnover + turnover
+    is_buy = order.side is Side.BUY
+    commission = _money(fees.commission(total) - order.commission)
+    tax = _money(fees.tax(order.security, total, is_buy=is_buy) - order.tax)
+    if is_buy:
+        _settle_buy(account, order, quantity, turnover + commission + tax)
+        _add_shares(account, order, quantity, turnover)
+    else:
+        _remove_shares(account, order, quantity)
+        account.cash = _money(account.cash + turnover - commission - tax)
+    order.filled += quantity
+    order.turnover = total
+    order.commission = _money(order.commission + commission)
+    order.tax = _money(order.tax + tax)
+    if order.remaining == 0:
+        order.set_status(XtOrderStatus.SUCCEEDED, OrderStatus.FILLED)
+    else:
+        order.set_status(XtOrderStatus.PART_SUCC, OrderStatus.FILLING)
+    return Trade(
+        trade_id=account.next_trade_id(),
+        order_id=order.order_id,
+        account_key=account.key,
+        security=order.security,
+        side=order.side,
+        amount=quantity,
+        price=price,
+        time=when,
+        commission=commission,
+        tax=tax,
+    )
+
+
+def _settle_buy(account: AccountState, order: OrderState, quantity: int, spent: float) -> None:
+    """Unfreeze this fill's share of the reserved cash, then pay for the fill."""
+    if quantity == order.remaining:
+        unfrozen = order.frozen_cash
+    else:
+        unfrozen = _money(order.frozen_cash * quantity / order.remaining)
+    order.frozen_cash = _money(order.frozen_cash - unfrozen)
+    account.frozen_cash = _money(account.frozen_cash - unfrozen)
+    account.cash = _money(account.cash + unfrozen - spent)
+
+
+def _add_shares(account: AccountState, order: OrderState, quantity: int, turnover: float) -> None:
+    position = account.positions.setdefault(order.security, PositionState())
+    position.amount += quantity
+    position.cost += turnover
+    if is_t0(order.security):
+        position.available += quantity
+
+
+def _remove_shares(account: AccountState, order: OrderState, quantity: int) -> None:
+    position = account.positions[order.security]
+    position.cost -= position.avg_cost * quantity
+    position.amount -= quantity
+    position.frozen -= quantity
+    if position.amount == 0:
+        del account.positions[order.security]
+
+
+def roll_day(account: AccountState) -> list[OrderState]:
+    """Start a new trading day: expire open orders, make every share closeable (T+1), and
+    forget the previous day's orders and trades. Returns the orders that expired."""
+    expired = [o for o in account.orders.values() if o.status.is_open]
+    for order in expired:
+        cancel(account, order, "expired at the end of the trading day")
+    for position in account.positions.values():
+        position.available = position.amount - position.frozen
+    account.orders.clear()
+    account.trades.clear()
+    return expired

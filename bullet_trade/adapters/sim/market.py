@@ -1,0 +1,159 @@
+"""The simulated market: one object shared by the data adapter and the broker, so fills happen
+at exactly the prices the data shows.
+
+It combines the clock (mapped to a :class:`~.session.MarketMoment`), the trading calendar, the
+deterministic :class:`~.prices.PriceModel` and the set of suspended codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bullet_trade.adapters.sim.intraday import BarArrays
+from bullet_trade.adapters.sim.prices import PriceModel, limits_in_ticks
+from bullet_trade.adapters.sim.session import MarketMoment, market_moment
+from bullet_trade.adapters.sim.universe import ORIGIN, display_name, stable_unit
+from bullet_trade.config import SimConfig
+from bullet_trade.errors import BackendUnavailable
+from bullet_trade.model.calendar import TradingCalendar
+from bullet_trade.model.clock import Clock
+from bullet_trade.model.codes import Security, parse_security
+from bullet_trade.model.records import Quote
+
+BOOK_LEVELS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DayState:
+    """One security on the market's current trading day, prices in ticks.
+
+    ``bars`` holds the minute bars that have happened today (``None`` before the first one or
+    while suspended).
+    """
+
+    index: int
+    pre_close: int
+    low_limit: int
+    high_limit: int
+    bars: BarArrays | None
+    last: int
+    paused: bool
+
+
+class SimMarket:
+    """Prices and market state at the clock's current moment.
+
+    Args:
+        config: simulator settings (seed, clock mode, initially suspended codes).
+        clock: source of time.
+        calendar: trading calendar (a default XSHG calendar when omitted).
+    """
+
+    def __init__(
+        self, config: SimConfig, clock: Clock, calendar: TradingCalendar | None = None
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.calendar = calendar or TradingCalendar(today=lambda: clock.now().date())
+        self.prices = PriceModel(config.seed, self.calendar)
+        self._suspended: set[Security] = {parse_security(c) for c in config.suspended}
+
+    # ------------------------------------------------------------------ state
+
+    def moment(self) -> MarketMoment:
+        """Where the market stands now.
+
+        Raises:
+            BackendUnavailable: the clock is before the first simulated day.
+        """
+        moment = market_moment(self.config.clock_mode, self.clock.now(), self.calendar)
+        if moment.day < ORIGIN:
+            raise BackendUnavailable(f"the simulated market starts on {ORIGIN}")
+        return moment
+
+    def suspend(self, security: Security) -> None:
+        """Suspend trading in ``security`` (fault injection / tests)."""
+        self._suspended.add(security)
+
+    def resume(self, security: Security) -> None:
+        self._suspended.discard(security)
+
+    def is_suspended(self, security: Security) -> bool:
+        return security in self._suspended
+
+    def day_state(self, security: Security, moment: MarketMoment | None = None) -> DayState:
+        """Today's state of ``security`` at ``moment`` (default: now)."""
+        moment = moment or self.moment()
+        index = self.prices.day_index(moment.day)
+        if index is None:  # the moment's day is always a trading day on the same calendar
+            raise BackendUnavailable(f"{moment.day} is not a simulated trading day")
+        pre = self.prices.pre_close(security, index)
+        low, high = limits_in_ticks(security, pre)
+        paused = self.is_suspended(security)
+        bars: BarArrays | None = None
+        last = pre
+        if not paused and moment.bar >= 0:
+            day = self.prices.minute_bars(security, index)
+            bars = _head(day, moment.bar + 1)
+            last = int(bars.close[-1])
+        elif not paused and moment.trading:
+            last = int(self.prices.minute_bars(security, index).open[0])
+        return DayState(index, pre, low, high, bars, last, paused)
+
+    def quote(self, security: Security) -> Quote:
+        """Quote at the current moment: last price, limits, today's open/high/low so far."""
+        moment = self.moment()
+        state = self.day_state(security, moment)
+        price = self.prices.to_price
+        if state.bars is not None:
+            agg = state.bars.aggregate()
+            day_open, high, low = int(agg.open), int(agg.high), int(agg.low)
+            volume, money = int(agg.volume), int(agg.money) / 100.0
+        else:
+            day_open = high = low = state.last
+            volume, money = 0, 0.0
+        return Quote(
+            security=security,
+            last_price=price(security, state.last),
+            dt=moment.dt.replace(microsecond=0),
+            high_limit=price(security, state.high_limit),
+            low_limit=price(security, state.low_limit),
+            pre_close=price(security, state.pre_close),
+            day_open=price(security, day_open),
+            high=price(security, high),
+            low=price(security, low),
+            volume=volume,
+            money=round(money, 2),
+            paused=state.paused,
+            name=display_name(security),
+            bids=self._book(security, state, moment, -1),
+            asks=self._book(security, state, moment, 1),
+        )
+
+    def _book(
+        self, security: Security, state: DayState, moment: MarketMoment, side: int
+    ) -> tuple[tuple[float, int], ...]:
+        """Five deterministic levels: bids at last, last-1 tick, ...; asks from last+1 tick."""
+        if state.paused:
+            return ()
+        levels = []
+        for i in range(BOOK_LEVELS):
+            ticks = state.last + side * (i + (1 if side > 0 else 0))
+            if not state.low_limit <= ticks <= state.high_limit:
+                break
+            u = stable_unit(self.config.seed, security.jq, state.index, moment.bar, side, i)
+            levels.append((self.prices.to_price(security, ticks), 100 * (1 + int(u * 200))))
+        return tuple(levels)
+
+
+def _head(bars: BarArrays, n: int) -> BarArrays:
+    return BarArrays(
+        np.asarray(bars.open[:n]),
+        np.asarray(bars.high[:n]),
+        np.asarray(bars.low[:n]),
+        np.asarray(bars.close[:n]),
+        np.asarray(bars.volume[:n]),
+        np.asarray(bars.money[:n]),
+    )

@@ -1,0 +1,74 @@
+"""Console tables (rich). Only the CLI renders; servers and engines log plain lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from bullet_trade.model.records import AccountSnapshot, Order, Position
+
+console = Console(highlight=False)
+
+
+def mask_account_id(account_id: str) -> str:
+    """Show only the last four characters of an account number on the console."""
+    if len(account_id) <= 4:
+        return "*" * len(account_id)
+    return "*" * (len(account_id) - 4) + account_id[-4:]
+
+
+def account_table(snapshots: Iterable[AccountSnapshot], title: str = "账户概览 / Accounts") -> Table:
+    table = Table(title=title)
+    for column in ("account", "id", "type", "cash", "frozen", "market value", "total", "positions"):
+        table.add_column(column, justify="right" if column not in ("account", "id", "type") else "left")
+    for snap in snapshots:
+        table.add_row(
+            snap.account_key,
+            mask_account_id(snap.account_id),
+            snap.account_type,
+            f"{snap.available_cash:,.2f}",
+            f"{snap.frozen_cash:,.2f}",
+            f"{snap.market_value:,.2f}",
+            f"{snap.total_value:,.2f}",
+            str(len(snap.positions)),
+        )
+    return table
+
+
+def positions_table(positions: Iterable[Position], title: str = "持仓 / Positions") -> Table:
+    table = Table(title=title)
+    for column in ("security", "name", "amount", "closeable", "avg cost", "price", "value"):
+        table.add_column(column, justify="left" if column in ("security", "name") else "right")
+    for pos in positions:
+        table.add_row(
+            pos.security.jq,
+            pos.name or "",
+            str(pos.amount),
+            str(pos.closeable_amount),
+            f"{pos.avg_cost:.3f}",
+            f"{pos.last_price:.3f}",
+            f"{pos.market_value:,.2f}",
+        )
+    return table
+
+
+def orders_table(orders: Iterable[Order], title: str = "委托 / Orders") -> Table:
+    table = Table(title=title)
+    for column in ("order id", "time", "security", "side", "type", "amount", "filled", "price", "status"):
+        table.add_column(column)
+    for order in orders:
+        price = order.avg_fill_price if order.filled else (order.order_price or 0.0)
+        table.add_row(
+            order.order_id,
+            order.created_at.strftime("%m-%d %H:%M:%S"),
+            order.security.jq,
+            order.side.value,
+            order.order_type.value,
+            str(order.amount),
+            str(order.filled),
+            f"{price:.3f}",
+            order.status.value + (f" ({order.reason})" if order.reason else ""),
+        )
+    return table

@@ -1,0 +1,60 @@
+"""Knobs of the live runner (frozen; built by the CLI, defaults suit real trading)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import time
+
+DEFAULT_SESSIONS: tuple[tuple[time, time], ...] = (
+    (time(9, 30), time(11, 30)),
+    (time(13, 0), time(15, 0)),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveConfig:
+    """Live runner settings.
+
+    Attributes:
+        sessions: continuous-trading sessions, ascending (default 09:30–11:30, 13:00–15:00).
+            ``open`` is the first start, ``close`` the last end, ``every_bar`` the minute
+            starts inside them.
+        before_trading_start: time expression of the ``before_trading_start`` hook.
+        after_trading_end: time expression of the ``after_trading_end`` hook (JoinQuant: 15:30).
+        call_timeout: seconds a synchronous API call from the strategy thread (``order``,
+            ``get_price``, ``context.portfolio``) may wait for the event loop.
+        max_lateness: seconds a due moment may be late and still run; later moments are
+            skipped with a warning (a job ran too long, the machine slept).
+        strategy_name: sent to the broker with every order.
+        g_file: name of the ``g`` pickle inside the runtime directory.
+    """
+
+    sessions: tuple[tuple[time, time], ...] = DEFAULT_SESSIONS
+    before_trading_start: str = "open-30m"
+    after_trading_end: str = "close+30m"
+    call_timeout: float = 60.0
+    max_lateness: float = 60.0
+    strategy_name: str = "bullet-trade"
+    g_file: str = "g.pkl"
+
+    def __post_init__(self) -> None:
+        if not self.sessions:
+            raise ValueError("at least one trading session is required")
+        previous_end: time | None = None
+        for start, end in self.sessions:
+            if not start < end or (previous_end is not None and start < previous_end):
+                raise ValueError(f"sessions must be ascending and non-overlapping: {self.sessions}")
+            previous_end = end
+        for name in ("call_timeout", "max_lateness"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+    @property
+    def open_time(self) -> time:
+        return self.sessions[0][0]
+
+    @property
+    def close_time(self) -> time:
+        return self.sessions[-1][1]

@@ -1,0 +1,113 @@
+"""One running strategy: the backends, the strategy thread and the per-run state.
+
+The JoinQuant API reaches the session through :data:`bullet_trade.jq.binding.CURRENT_SESSION`.
+Methods marked *strategy thread* block and must not be called on the event loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bullet_trade.adapters.contracts import Broker, DataProvider
+from bullet_trade.jq.objects import GlobalBag, Order, Settings
+from bullet_trade.live.bridge import StrategyThread
+from bullet_trade.live.config import LiveConfig
+from bullet_trade.live.context import Context
+from bullet_trade.live.orders import OrderBook
+from bullet_trade.live.planner import OrderIntent
+from bullet_trade.live.portfolio import Portfolio
+from bullet_trade.live.schedule import JobRegistry
+from bullet_trade.live.state import GStore
+from bullet_trade.live.trading import submit_intent
+from bullet_trade.model.clock import Clock
+from bullet_trade.model.codes import Security
+from bullet_trade.model.records import BrokerEvent, OrderUpdated, Quote
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class LiveSession:
+    """State of one live run. Create it on the event loop thread."""
+
+    def __init__(
+        self, *, broker: Broker, data: DataProvider, clock: Clock, account_key: str,
+        runtime_dir: Path, config: LiveConfig,
+    ) -> None:
+        self.broker = broker
+        self.data = data
+        self.clock = clock
+        self.account_key = account_key
+        self.config = config
+        self.thread = StrategyThread(asyncio.get_running_loop(), config.call_timeout)
+        self.registry = JobRegistry()
+        self.g = GlobalBag()
+        self.settings = Settings()
+        self.book = OrderBook(account_key)
+        self.gstore = GStore(runtime_dir / config.g_file)
+        self.context = Context(self, clock.now())
+        self._portfolio: Portfolio | None = None
+        self._stale = True
+        self._quotes: dict[Security, Quote] = {}
+        self._closed = False
+        broker.add_listener(self._on_broker_event)
+
+    # ------------------------------------------------------------------ event loop side
+
+    def _on_broker_event(self, event: BrokerEvent) -> None:
+        if self._closed:
+            return
+        if isinstance(event, OrderUpdated) and event.order.account_key != self.account_key:
+            return
+        self.book.on_event(event)
+        self._stale = True
+
+    def begin_moment(self, when: datetime) -> None:
+        """A new scheduled moment: strategy time moves, caches expire."""
+        self.context.current_dt = when
+        self._quotes.clear()
+        self._stale = True
+
+    def mark_portfolio_stale(self) -> None:
+        self._stale = True
+
+    async def refresh_portfolio(self) -> Portfolio:
+        """Fetch the account from the broker and rebuild ``context.portfolio``."""
+        snapshot = await self.broker.account(self.account_key)
+        starting = self._portfolio.starting_cash if self._portfolio else None
+        self._portfolio = Portfolio(snapshot, starting)
+        self._stale = False
+        return self._portfolio
+
+    async def quote(self, security: Security) -> Quote:
+        """Current quote, cached for the current moment."""
+        cached = self._quotes.get(security)
+        if cached is None:
+            cached = await self.data.quote(security)
+            self._quotes[security] = cached
+        return cached
+
+    async def submit(self, intent: OrderIntent) -> Order | None:
+        return await submit_intent(self, intent)
+
+    def close(self) -> None:
+        """Stop reacting to broker events and stop the strategy thread."""
+        self._closed = True
+        self.thread.close()
+
+    # ------------------------------------------------------------------ strategy thread side
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """*Strategy thread*: run ``coro`` on the loop and wait for it."""
+        return self.thread.call(coro)
+
+    def portfolio(self) -> Portfolio:
+        """*Strategy thread*: the portfolio, refreshed if stale."""
+        if self._stale or self._portfolio is None:
+            return self.call(self.refresh_portfolio())
+        return self._portfolio

@@ -1,0 +1,241 @@
+"""``QmtServer``: the listener and the lifecycle of ``bullet-trade server``.
+
+It owns the process-wide :class:`~bullet_trade.server.context.ServerState`, the tick fan-out
+and one :class:`~bullet_trade.server.session.Session` per connection. Signals are not handled
+here (the CLI does that, portably); nothing in this module is POSIX-only.
+
+Lifecycle (``ServerStatus``): ``NEW`` → ``STARTING`` → ``RUNNING`` → ``STOPPING`` → ``STOPPED``.
+Shutdown is ordered: stop accepting → close sessions (cancel their tasks) → wait up to
+``grace`` seconds → cancel stragglers → close tick subscriptions → stop the backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import importlib
+import inspect
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from bullet_trade.adapters.contracts import Broker, DataProvider
+from bullet_trade.config import ServerConfig
+from bullet_trade.model.clock import Clock
+from bullet_trade.server.context import ActionSpec, ServerState
+from bullet_trade.server.push import TickFanout
+from bullet_trade.server.session import Session
+from bullet_trade.server.tasks import cancel_tasks, wait_tasks
+
+logger = logging.getLogger("bullet_trade.server")
+
+#: Seconds sessions get to finish after their tasks were cancelled at shutdown.
+SHUTDOWN_GRACE = 5.0
+
+
+class ServerStatus(enum.Enum):
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class QmtServer:
+    """Serve a ``DataProvider`` and/or a ``Broker`` over protocol v1.
+
+    Args:
+        config: server settings. ``enable_data`` / ``enable_broker`` set to False hide the
+            corresponding backend even when one is passed.
+        data: market-data backend, or ``None`` (the data service is then disabled).
+        broker: trading backend, or ``None`` (the broker service is then disabled).
+        clock: the server clock (handed to handlers through the state).
+        actions: the action table; ``None`` builds the standard one with
+            ``bullet_trade.server.handlers.build_action_table``.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        data: DataProvider | None,
+        broker: Broker | None,
+        clock: Clock,
+        actions: Mapping[str, ActionSpec] | None = None,
+    ) -> None:
+        self._state = ServerState(
+            config=config,
+            clock=clock,
+            data=data if config.enable_data else None,
+            broker=broker if config.enable_broker else None,
+            server_instance=secrets.token_hex(8),
+        )
+        self._actions: Mapping[str, ActionSpec] = (
+            actions if actions is not None else _default_actions(self._state)
+        )
+        self._fanout = TickFanout(self._state.data) if self._state.data is not None else None
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: dict[Session, asyncio.Task[Any]] = {}
+        self._status = ServerStatus.NEW
+        self._stopped = asyncio.Event()
+
+    @property
+    def state(self) -> ServerState:
+        return self._state
+
+    @property
+    def status(self) -> ServerStatus:
+        return self._status
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful with ``port=0``).
+
+        Raises:
+            RuntimeError: the server is not listening.
+        """
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("the server is not listening")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        """Start the backends, then listen on ``config.listen:config.port``.
+
+        Raises:
+            RuntimeError: called twice.
+            OSError: the address cannot be bound (the backends are stopped again).
+        """
+        if self._status is not ServerStatus.NEW:
+            raise RuntimeError(f"cannot start a server that is {self._status.value}")
+        self._status = ServerStatus.STARTING
+        config = self._state.config
+        await self._call_backends("start")
+        try:
+            self._server = await asyncio.start_server(
+                self._on_connect, host=config.listen, port=config.port
+            )
+        except BaseException:
+            self._status = ServerStatus.STOPPED
+            await self._call_backends("stop")
+            self._stopped.set()
+            raise
+        self._status = ServerStatus.RUNNING
+        logger.info(
+            "listening on %s:%s (features=%s, instance=%s)",
+            config.listen,
+            self.port,
+            ",".join(self._state.features()) or "-",
+            self._state.server_instance,
+        )
+
+    async def serve_forever(self) -> None:
+        """Start if needed, then wait until :meth:`stop` has completed."""
+        if self._status is ServerStatus.NEW:
+            await self.start()
+        await self._stopped.wait()
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Ordered shutdown; safe to call more than once (later calls wait for the first)."""
+        if self._status in (ServerStatus.STOPPING, ServerStatus.STOPPED):
+            await self._stopped.wait()
+            return
+        self._status = ServerStatus.STOPPING
+        try:
+            if self._server is not None:
+                self._server.close()  # stop accepting
+            await self._close_sessions(grace)
+            if self._fanout is not None:
+                self._fanout.close()
+            if self._server is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._server.wait_closed(), grace)
+            await self._call_backends("stop")
+        finally:
+            self._status = ServerStatus.STOPPED
+            self._stopped.set()
+            logger.info("server stopped")
+
+    async def __aenter__(self) -> QmtServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ internals
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Connection task (created by asyncio). Never raises: it is the top of the task."""
+        if self._status is not ServerStatus.RUNNING:
+            writer.transport.abort()
+            return
+        session = Session(
+            reader, writer, state=self._state, actions=self._actions, fanout=self._fanout
+        )
+        task = asyncio.current_task()
+        assert task is not None  # always inside the task asyncio created for us
+        self._connections[session] = task
+        try:
+            await session.run()
+        except asyncio.CancelledError:
+            # shutdown cancelled us; the session has cleaned up. Ending normally keeps
+            # asyncio's stream callback from reporting the cancellation as an error.
+            pass
+        except Exception:  # I/O boundary: a bug in one session must not reach the loop
+            logger.exception("session %s crashed", session.session_id)
+            writer.transport.abort()
+        finally:
+            self._connections.pop(session, None)
+
+    async def _close_sessions(self, grace: float) -> None:
+        tasks = set(self._connections.values())
+        if not tasks:
+            return
+        logger.info("closing %d session(s)", len(tasks))
+        for task in tasks:
+            task.cancel()
+        stragglers = await wait_tasks(tasks, grace)
+        if stragglers:
+            logger.warning(
+                "%d session(s) still open after %g s; cancelling", len(stragglers), grace
+            )
+            await cancel_tasks(stragglers, 1.0)
+
+    async def _call_backends(self, method: str) -> None:
+        """Await ``backend.<method>()`` on each distinct backend that has it (our own objects,
+        never a client string). Failures on ``stop`` are logged, on ``start`` raised."""
+        backends: list[object] = []
+        for candidate in (self._state.data, self._state.broker):
+            if candidate is not None and all(candidate is not b for b in backends):
+                backends.append(candidate)
+        if method == "stop":
+            backends.reverse()
+        for backend in backends:
+            func = getattr(backend, method, None)
+            if not callable(func):
+                continue
+            try:
+                result = func()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                if method != "stop":
+                    raise
+                logger.exception("stopping backend %s failed", type(backend).__name__)
+
+
+def _default_actions(state: ServerState) -> Mapping[str, ActionSpec]:
+    """The standard table from ``bullet_trade.server.handlers`` (imported lazily, so the I/O
+    layer can be used and tested with any table)."""
+    handlers = importlib.import_module("bullet_trade.server.handlers")
+    build: Callable[[ServerState], Mapping[str, ActionSpec]] = handlers.build_action_table
+    return build(state)

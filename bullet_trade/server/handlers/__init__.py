@@ -1,0 +1,73 @@
+"""The action table: every request action the server answers, and nothing else.
+
+:func:`build_action_table` maps each v1 action name (and each v1 alias, listed explicitly; no
+``getattr`` on network strings) to an :class:`~bullet_trade.server.context.ActionSpec`. An
+action missing from the table is ``UNSUPPORTED``. Handlers return v1 response payloads or raise
+:class:`~bullet_trade.errors.BulletTradeError`.
+"""
+
+from __future__ import annotations
+
+from bullet_trade.server.context import ActionSpec, ServerState
+from bullet_trade.server.handlers import admin, broker, data, history
+from bullet_trade.server.handlers.order_params import request_timeout
+from bullet_trade.server.handlers.orders import OrderService
+
+# v1 reached adapter methods by name, so clients may use these spellings too.
+ALIASES: dict[str, str] = {
+    "data.get_history": "data.history",
+    "data.get_price": "data.history",
+    "data.get_snapshot": "data.snapshot",
+    "data.get_current_tick": "data.current_tick",
+    "data.get_live_current": "data.live_current",
+    "data.get_trade_days": "data.trade_days",
+    "data.get_security_info": "data.security_info",
+    "broker.get_account_info": "broker.account",
+    "broker.get_positions": "broker.positions",
+    "broker.list_orders": "broker.orders",
+    "broker.list_trades": "broker.trades",
+    "broker.get_order_status": "broker.order_status",
+}
+
+
+def build_action_table(state: ServerState) -> dict[str, ActionSpec]:
+    """Build the table for one server.
+
+    The order handlers share one idempotency store and one event-driven order waiter, so the
+    table must be built once per server (not per session).
+    """
+    orders = OrderService(state)
+    table: dict[str, ActionSpec] = {
+        "admin.health": ActionSpec(admin.health),
+        "admin.print_account": ActionSpec(admin.print_account, service="broker"),
+        "data.history": ActionSpec(history.history, service="data"),
+        "data.snapshot": ActionSpec(data.snapshot, service="data"),
+        "data.current_tick": ActionSpec(data.snapshot, service="data"),
+        "data.live_current": ActionSpec(data.live_current, service="data"),
+        "data.trade_days": ActionSpec(data.trade_days, service="data"),
+        "data.security_info": ActionSpec(data.security_info, service="data"),
+        "data.subscribe": ActionSpec(data.subscribe, service="data"),
+        "data.unsubscribe": ActionSpec(data.unsubscribe),
+        "data.unsubscribe_all": ActionSpec(data.unsubscribe_all),
+        "broker.account": ActionSpec(broker.account, service="broker"),
+        "broker.positions": ActionSpec(broker.positions, service="broker"),
+        "broker.orders": ActionSpec(broker.orders, service="broker"),
+        "broker.trades": ActionSpec(broker.trades, service="broker"),
+        "broker.order_status": ActionSpec(orders.order_status, service="broker"),
+        "broker.place_order": ActionSpec(
+            orders.place_order,
+            service="broker",
+            timeout=request_timeout,
+            on_timeout="SUBMIT_UNKNOWN",
+        ),
+        "broker.cancel_order": ActionSpec(
+            orders.cancel_order, service="broker", timeout=request_timeout
+        ),
+    }
+    for alias, target in ALIASES.items():
+        table[alias] = table[target]
+    table["admin.capabilities"] = ActionSpec(admin.capabilities_handler(table))
+    return table
+
+
+__all__ = ["ALIASES", "build_action_table"]

@@ -1,0 +1,233 @@
+"""``data.history``: bars of one or several securities as a v1 dataframe envelope.
+
+Shapes (JoinQuant ``get_price`` semantics):
+
+* ``security`` a string → one frame indexed by ``time`` with the requested fields;
+* ``security`` a list, ``panel`` true (default) → columns ``(field, code)`` (a MultiIndex,
+  sent with ``column_tuples``), rows the union of the securities' times;
+* ``security`` a list, ``panel`` false → a long table with columns ``time, code, <fields>``.
+
+The time index always travels as an index column (see :mod:`bullet_trade.wire.envelopes`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS, DataProvider
+from bullet_trade.errors import BadRequest, Unsupported
+from bullet_trade.model.codes import Security
+from bullet_trade.model.records import HistoryQuery
+from bullet_trade.server.context import RequestContext
+from bullet_trade.server.handlers.params import (
+    opt_bool,
+    opt_datetime,
+    opt_int,
+    opt_str,
+    pick,
+    security_list,
+    str_list,
+)
+from bullet_trade.wire.envelopes import dataframe_to_payload
+
+MAX_COUNT = 100_000  # bars per security
+MAX_SECURITIES = 1_000
+MAX_FIELDS = 64
+
+FREQUENCIES = {
+    "daily": "1d",
+    "1d": "1d",
+    "minute": "1m",
+    "1m": "1m",
+    "5m": "5m",
+    "15m": "15m",
+    "30m": "30m",
+    "60m": "60m",
+}
+FQ_VALUES = ("pre", "post", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    """A validated ``data.history`` request."""
+
+    securities: tuple[Security, ...]
+    multi: bool
+    fields: tuple[str, ...]
+    panel: bool
+    skip_paused: bool
+    frequency: str
+    start: datetime | None
+    end: datetime | None
+    count: int | None
+    fq: str
+
+    def query(self, security: Security) -> HistoryQuery:
+        return HistoryQuery(
+            security=security,
+            frequency=self.frequency,
+            start=self.start,
+            end=self.end,
+            count=self.count,
+            fq=self.fq,
+        )
+
+
+def require_data(ctx: RequestContext) -> DataProvider:
+    """The data service, or ``UNSUPPORTED`` when it is disabled."""
+    data = ctx.state.data
+    if data is None:
+        raise Unsupported("the data service is disabled on this server (数据服务未启用)")
+    return data
+
+
+def parse_history(payload: dict[str, Any]) -> HistoryRequest:
+    """Validate a ``data.history`` payload.
+
+    Raises:
+        BadRequest: naming ``security``/``security[i]``, ``count``, ``start``/``start_date``,
+            ``end``/``end_date``, ``frequency``/``period``, ``fq``, ``fields``/``fields[i]``,
+            ``panel`` or ``skip_paused``.
+    """
+    name, value = pick(payload, "security")
+    if value is None:
+        raise BadRequest("security is required", field=name)
+    securities = tuple(dict.fromkeys(security_list(value, name, max_items=MAX_SECURITIES)))
+    if not securities:
+        raise BadRequest("security must name at least one code", field=name)
+    start = opt_datetime(payload, "start", "start_date")
+    end = opt_datetime(payload, "end", "end_date")
+    if start is not None and end is not None and end < start:
+        raise BadRequest("end is before start", field=pick(payload, "end", "end_date")[0])
+    return HistoryRequest(
+        securities=securities,
+        multi=not isinstance(value, str),
+        fields=_fields(payload),
+        panel=opt_bool(payload, "panel", default=True),
+        skip_paused=opt_bool(payload, "skip_paused", default=False),
+        frequency=_frequency(payload),
+        start=start,
+        end=end,
+        count=opt_int(payload, "count", maximum=MAX_COUNT, nan_is_absent=True),
+        fq=_fq(payload),
+    )
+
+
+def _frequency(payload: dict[str, Any]) -> str:
+    name, _ = pick(payload, "frequency", "period")
+    text = opt_str(payload, name)
+    if text is None:
+        return "1d"
+    frequency = FREQUENCIES.get(text.lower())
+    if frequency is None:
+        known = ", ".join(FREQUENCIES)
+        raise BadRequest(f"{name} {text!r} is not supported (one of {known})", field=name)
+    return frequency
+
+
+def _fq(payload: dict[str, Any]) -> str:
+    """``fq``: absent → ``pre``; JSON ``null`` → ``none`` (JoinQuant ``fq=None`` means
+    unadjusted, and the v1 client forwards the user's value as is)."""
+    if "fq" not in payload:
+        return "pre"
+    value = payload["fq"]
+    if value is None:
+        return "none"
+    if not isinstance(value, str) or value.strip().lower() not in FQ_VALUES:
+        raise BadRequest(f"fq must be pre, post, none or null, got {value!r}", field="fq")
+    return value.strip().lower()
+
+
+def _fields(payload: dict[str, Any]) -> tuple[str, ...]:
+    name, value = pick(payload, "fields")
+    if value is None:
+        return HISTORY_COLUMNS
+    items = str_list(value, name, max_items=MAX_FIELDS)
+    fields = tuple(dict.fromkeys(text.strip() for _, text in items))
+    for field, text in items:
+        if not text.strip():
+            raise BadRequest(f"{field} is empty", field=field)
+    return fields or HISTORY_COLUMNS
+
+
+async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Fetch every security concurrently and assemble the JoinQuant shape."""
+    data = require_data(ctx)
+    request = parse_history(payload)
+    ctx.log_fields["securities"] = len(request.securities)
+    frames = await asyncio.gather(*(data.history(request.query(s)) for s in request.securities))
+    selected = [_select(frame, request, payload) for frame in frames]
+    return dataframe_to_payload(assemble(request, selected))
+
+
+def _select(frame: pd.DataFrame, request: HistoryRequest, payload: dict[str, Any]) -> pd.DataFrame:
+    """Drop paused rows when asked, keep the requested fields, name the index ``time``."""
+    if request.skip_paused and "paused" in frame.columns:
+        frame = frame[frame["paused"] != 1]
+    missing = [f for f in request.fields if f not in frame.columns]
+    if missing:
+        known = ", ".join(str(c) for c in frame.columns)
+        raise BadRequest(
+            f"unknown field {missing[0]!r} (available: {known})",
+            field=_field_name(payload, missing[0]),
+        )
+    selected: pd.DataFrame = frame.loc[:, list(request.fields)].rename_axis("time")
+    return selected
+
+
+def _field_name(payload: dict[str, Any], wanted: str) -> str:
+    """``fields[i]`` of the first request entry spelling ``wanted`` (``fields`` for a string)."""
+    value = payload.get("fields")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str) and item.strip() == wanted:
+                return f"fields[{i}]"
+    return "fields"
+
+
+def assemble(request: HistoryRequest, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Combine per-security frames (same order as ``request.securities``)."""
+    if not request.multi:
+        return frames[0]
+    codes = [s.jq for s in request.securities]
+    if request.panel:
+        return _panel(request.fields, codes, frames)
+    return _long(request.fields, codes, frames)
+
+
+def _panel(fields: tuple[str, ...], codes: list[str], frames: list[pd.DataFrame]) -> pd.DataFrame:
+    index = frames[0].index
+    for frame in frames[1:]:
+        index = index.union(frame.index)
+    index = index.sort_values().rename("time")
+    aligned = [frame.reindex(index) for frame in frames]
+    joined = pd.concat(aligned, axis=1, keys=codes).swaplevel(axis=1)
+    columns = pd.MultiIndex.from_product([list(fields), codes], names=["field", "code"])
+    out: pd.DataFrame = joined.reindex(columns=columns)
+    return out
+
+
+def _long(fields: tuple[str, ...], codes: list[str], frames: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = []
+    for code, frame in zip(codes, frames, strict=True):
+        if len(frame):
+            part = frame.reset_index()
+            part.insert(1, "code", code)
+            parts.append(part)
+    columns = ["time", "code", *fields]
+    if not parts:
+        empty: pd.DataFrame = pd.DataFrame({c: pd.Series(dtype=_empty_dtype(c)) for c in columns})
+        return empty
+    out: pd.DataFrame = pd.concat(parts, ignore_index=True).loc[:, columns]
+    return out
+
+
+def _empty_dtype(column: str) -> str:
+    if column == "time":
+        return "datetime64[ns]"
+    return "object" if column == "code" else "float64"

@@ -1,0 +1,197 @@
+"""``broker.place_order``, ``broker.cancel_order`` and ``broker.order_status``.
+
+Money paths: placement is exactly-once per ``(account, idempotency_key)`` (see
+:mod:`.idempotency`), and both place and cancel wait for a terminal status through broker
+events (:mod:`.waiter`), never by polling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from typing import Any
+
+from bullet_trade.adapters.contracts import Broker
+from bullet_trade.errors import OrderRejected
+from bullet_trade.model.records import CancelResult, Order, PlaceOrder
+from bullet_trade.server.context import RequestContext, ServerState
+from bullet_trade.server.handlers.accounts import require_broker, resolve_account
+from bullet_trade.server.handlers.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from bullet_trade.server.handlers.order_params import (
+    MAX_KEY,
+    fingerprint,
+    missing_order_id,
+    parse_place,
+    parse_wait,
+    require_order_id,
+)
+from bullet_trade.server.handlers.params import opt_id, opt_str
+from bullet_trade.server.handlers.waiter import OrderWaiter
+
+log = logging.getLogger("bullet_trade.server.orders")
+
+
+def place_response(
+    order: Order, command: PlaceOrder, wait_timeout: float, timed_out: bool
+) -> dict[str, Any]:
+    """v1 5.4.8 response: the order row plus the wait diagnostics."""
+    out = order.to_wire()
+    out["requested_order_price"] = (
+        command.price if command.price is not None else out["order_price"]
+    )
+    out["timed_out"] = timed_out
+    out["async_tracking"] = not order.status.is_terminal
+    out["wait_timeout"] = wait_timeout
+    out["idempotency_key"] = command.idempotency_key
+    return out
+
+
+def cancel_response(accepted: bool, order: Order | None, timed_out: bool) -> dict[str, Any]:
+    """v1 5.4.9 boolean dict envelope."""
+    out: dict[str, Any] = {"dtype": "dict", "value": accepted}
+    if order is not None:
+        out["status"] = order.status.value
+        out["raw_status"] = order.raw_status
+        out["last_snapshot"] = order.to_wire()
+    out["timed_out"] = timed_out
+    return out
+
+
+class OrderService:
+    """Handlers of the order actions, sharing one idempotency store and one waiter.
+
+    Args:
+        state: server state (broker, config).
+        store: idempotency journal for placements (in memory by default).
+    """
+
+    def __init__(self, state: ServerState, store: IdempotencyStore | None = None) -> None:
+        self._state = state
+        self._placements: IdempotencyStore = store or MemoryIdempotencyStore()
+        self._cancels: IdempotencyStore = MemoryIdempotencyStore()
+        self._waiters: dict[int, OrderWaiter] = {}
+
+    def waiter(self, broker: Broker) -> OrderWaiter:
+        """The waiter of ``broker`` (created, and its listener registered, once)."""
+        waiter = self._waiters.get(id(broker))
+        if waiter is None:
+            waiter = self._waiters[id(broker)] = OrderWaiter(broker)
+        return waiter
+
+    async def place_order(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Validate, submit at most once per idempotency key, wait, answer (v1 5.4.8).
+
+        Raises:
+            BadRequest, UnknownAccount: invalid input (nothing submitted).
+            OrderRejected: the broker refused the order (recorded for the key).
+            IdempotencyConflict: the key was used for a different order.
+        """
+        account = resolve_account(ctx, payload)
+        broker = require_broker(ctx)
+        request = parse_place(payload, self._state.config.trade_max_wait)
+        key = request.command.idempotency_key or f"srv-{uuid.uuid4().hex}"
+        command = dataclasses.replace(request.command, idempotency_key=key)
+        ctx.log_fields["idempotency_key"] = key
+        order, replayed = await self._placements.run(
+            (account, key), fingerprint(command), lambda: _submit(broker, account, command)
+        )
+        ctx.log_fields["order_id"] = order.order_id
+        if replayed:
+            ctx.log_fields["replayed"] = True
+        outcome = await self.waiter(broker).wait_terminal(
+            account, order.order_id, request.wait_timeout, last=order
+        )
+        final = outcome.order or order
+        return place_response(final, command, request.wait_timeout, outcome.timed_out)
+
+    async def cancel_order(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Request a cancel and wait (event-driven) up to ``wait_timeout`` for a terminal status.
+
+        A repeated ``idempotency_key`` replays the first cancel's acceptance instead of asking
+        the broker again (a second cancel of a canceled order would say "not accepted").
+        """
+        account = resolve_account(ctx, payload)
+        broker = require_broker(ctx)
+        order_id = require_order_id(payload)
+        wait = parse_wait(payload, self._state.config.trade_max_wait)
+        ctx.log_fields["order_id"] = order_id
+        key = opt_str(payload, "idempotency_key", max_len=MAX_KEY)
+        if key is None:
+            result = await _cancel(broker, account, order_id)
+        else:
+            result, _ = await self._cancels.run(
+                (account, key), order_id, lambda: _cancel(broker, account, order_id)
+            )
+        if not result.accepted:
+            return cancel_response(False, result.order, False)
+        outcome = await self.waiter(broker).wait_terminal(
+            account, order_id, wait, last=result.order
+        )
+        return cancel_response(True, outcome.order, outcome.timed_out)
+
+    async def order_status(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """One order row (JoinQuant code, fixing W-P11), or ``{}`` for an unknown id.
+
+        ``order_id`` is required, unless an ``idempotency_key`` of a placement made through
+        this server is given instead (extensions.md).
+        """
+        account = resolve_account(ctx, payload)
+        broker = require_broker(ctx)
+        order_id = opt_id(payload, "order_id")
+        if order_id is None:
+            key = opt_str(payload, "idempotency_key", max_len=MAX_KEY)
+            if key is None:
+                raise missing_order_id()
+            recorded = self._placements.lookup((account, key))
+            if not isinstance(recorded, Order):
+                return {}
+            order_id = recorded.order_id
+        order = await broker.order(account, order_id)
+        return order.to_wire() if order is not None else {}
+
+
+async def _submit(broker: Broker, account: str, command: PlaceOrder) -> Order:
+    """The one call that reaches the broker, with the readable order log line."""
+    price = "market" if command.price is None else f"{command.price:g}"
+    try:
+        order = await broker.place_order(account, command)
+    except OrderRejected as exc:
+        log.warning(
+            "order rejected / 委托被拒: account=%s %s %d %s %s price=%s reason=%s (%s) key=%s",
+            account,
+            command.side.value,
+            command.amount,
+            command.security.jq,
+            command.order_type.value,
+            price,
+            exc.reason,
+            exc.message,
+            command.idempotency_key,
+        )
+        raise
+    log.info(
+        "order placed / 已下单: account=%s %s %d %s %s price=%s -> order_id=%s status=%s key=%s",
+        account,
+        command.side.value,
+        command.amount,
+        command.security.jq,
+        command.order_type.value,
+        price,
+        order.order_id,
+        order.status.value,
+        command.idempotency_key,
+    )
+    return order
+
+
+async def _cancel(broker: Broker, account: str, order_id: str) -> CancelResult:
+    result = await broker.cancel_order(account, order_id)
+    log.info(
+        "cancel requested / 撤单: account=%s order_id=%s accepted=%s status=%s",
+        account,
+        order_id,
+        result.accepted,
+        result.order.status.value if result.order is not None else "unknown",
+    )
+    return result

@@ -1,0 +1,396 @@
+"""One client connection: handshake, then concurrent requests, pings and pushed ticks.
+
+Lifecycle (``SessionState``): ``HANDSHAKE`` → ``OPEN`` → ``CLOSED``.
+
+* **Handshake.** The first frame must arrive within ``config.handshake_timeout`` seconds and
+  may be at most 64 KiB. Anything but a valid handshake is answered with an ``error`` frame
+  (``BAD_REQUEST``, ``AUTH_FAILED`` or ``SERVER_BUSY``) and the connection is closed.
+* **Steady state.** Each request runs in its own task, so a slow request never delays a ping
+  or another request (responses carry ids and may come out of order). Framing errors that
+  leave the stream intact (bad JSON, bad message) get a ``BAD_REQUEST`` and the session stays
+  open; an oversize frame gets ``BAD_REQUEST`` and closes it (the stream cannot be
+  resynchronised). A request without a (truthy) id runs but its response is suppressed;
+  its errors are still sent, without ``id`` (v1).
+* **Close.** Request tasks are cancelled, subscriptions dropped, queued frames flushed (within
+  a short timeout) and the socket closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bullet_trade.errors import BadRequest, BulletTradeError, Unsupported
+from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
+from bullet_trade.server.dispatch import Dispatcher, error_reply, log_access
+from bullet_trade.server.handshake import (
+    PRE_AUTH_MAX_FRAME,
+    SUPPORTED_EXTENSIONS,
+    build_ack,
+    check_handshake,
+    granted_extensions,
+    new_session_id,
+)
+from bullet_trade.server.outbox import Outbox
+from bullet_trade.server.push import TickFanout
+from bullet_trade.server.tasks import bounded, cancel_tasks, spawn
+from bullet_trade.wire.codec import decode_json
+from bullet_trade.wire.errors import FrameTooLarge, WireError
+from bullet_trade.wire.framing import FrameDecoder
+from bullet_trade.wire.messages import (
+    ErrorMessage,
+    Event,
+    Handshake,
+    Ping,
+    Pong,
+    Request,
+    UnknownMessage,
+    parse_client_message,
+    parse_handshake,
+)
+
+__all__ = ["MAX_INFLIGHT_REQUESTS", "SUPPORTED_EXTENSIONS", "Session", "SessionState"]
+
+logger = logging.getLogger("bullet_trade.server.session")
+
+#: Requests of one session running at once; the session stops reading beyond this.
+MAX_INFLIGHT_REQUESTS = 256
+#: Seconds allowed, on close, for cancelled requests to finish and queued frames to flush.
+CLOSE_TIMEOUT = 2.0
+_READ_CHUNK = 64 * 1024
+
+
+class SessionState(enum.Enum):
+    HANDSHAKE = "handshake"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class _Closing(Exception):
+    """Internal: the session must end (the reason was already logged or sent)."""
+
+
+class Session:
+    """Implements :class:`~bullet_trade.server.context.SessionHandle` for one connection.
+
+    Args:
+        reader / writer: the connection's streams.
+        state: process-wide services and counters.
+        actions: the action table.
+        fanout: the tick fan-out, or ``None`` when the data service is disabled.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        state: ServerState,
+        actions: Mapping[str, ActionSpec],
+        fanout: TickFanout | None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._state = state
+        self._config = state.config
+        self._fanout = fanout
+        self._dispatcher = Dispatcher(state, actions)
+        self._peer = _format_peer(writer.get_extra_info("peername"))
+        self._session_id = new_session_id()
+        self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
+        self._outbox = Outbox(
+            writer,
+            max_frame_size=self._config.max_frame_size,
+            tick_capacity=self._config.max_subscriptions,
+            label=f"{self._peer} {self._session_id}",
+        )
+        self._status = SessionState.HANDSHAKE
+        self._registered = False
+        self._account_key: str | None = None
+        self._sub_account_id: str | None = None
+        self._extensions: frozenset[str] = frozenset()
+        self._subs: dict[str, None] = {}  # insertion-ordered set of uppercased symbols
+        self._subs_lock = asyncio.Lock()
+        self._requests: set[asyncio.Task[Any]] = set()
+        self._pending: list[bytes] = []
+
+    # ------------------------------------------------------------ SessionHandle
+
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def account_key(self) -> str | None:
+        return self._account_key
+
+    @property
+    def sub_account_id(self) -> str | None:
+        return self._sub_account_id
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        return self._extensions
+
+    @property
+    def status(self) -> SessionState:
+        return self._status
+
+    def subscriptions(self) -> frozenset[str]:
+        return frozenset(self._subs)
+
+    async def subscribe(self, symbols: list[str]) -> int:
+        """Add ``symbols`` (stripped, uppercased, empty ones dropped); all or none.
+
+        Returns:
+            How many symbols the session is subscribed to now.
+
+        Raises:
+            BadRequest: the session would exceed ``max_subscriptions`` (field ``securities``)
+                or a symbol is not a security code.
+            Unsupported: the data service is disabled.
+        """
+        if self._fanout is None:
+            raise Unsupported("data service is disabled (数据服务未启用)")
+        async with self._subs_lock:
+            new = [s for s in dict.fromkeys(_normalise(symbols)) if s not in self._subs]
+            limit = self._config.max_subscriptions
+            if len(self._subs) + len(new) > limit:
+                raise BadRequest(
+                    f"subscription limit exceeded: at most {limit} symbols per session "
+                    f"(订阅数量超过上限 {limit})",
+                    field="securities",
+                )
+            if self._status is SessionState.CLOSED:
+                return len(self._subs)
+            await self._fanout.add(self, new)
+            self._subs.update(dict.fromkeys(new))
+            return len(self._subs)
+
+    async def unsubscribe(self, symbols: list[str] | None) -> tuple[int, int]:
+        """Remove ``symbols`` (all when ``None``); returns (count now, removed)."""
+        async with self._subs_lock:
+            if symbols is None:
+                gone = list(self._subs)
+            else:
+                gone = [s for s in dict.fromkeys(_normalise(symbols)) if s in self._subs]
+            for symbol in gone:
+                del self._subs[symbol]
+            if self._fanout is not None:
+                self._fanout.remove(self, gone)
+            return len(self._subs), len(gone)
+
+    def push_tick(self, symbol: str, event: Event) -> None:
+        """Fan-out entry point: queue a tick (conflated per symbol)."""
+        if self._status is SessionState.OPEN:
+            self._outbox.push_tick(symbol, event)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Serve the connection until it ends. Never raises for client input; cancelling
+        the task that runs it closes the session (cleanup still happens)."""
+        writer_task = spawn(self._outbox.run(), name=f"writer {self._session_id}")
+        try:
+            if await self._handshake():
+                await self._serve()
+        except _Closing:
+            pass
+        except (ConnectionError, OSError) as exc:
+            logger.debug("%s %s: connection error: %s", self._peer, self._session_id, exc)
+        finally:
+            await self._shutdown(writer_task)
+
+    async def _handshake(self) -> bool:
+        try:
+            body = await bounded(self._first_frame(), self._config.handshake_timeout)
+        except asyncio.TimeoutError:
+            timeout = self._config.handshake_timeout
+            logger.info("%s: no handshake within %g s; closing", self._peer, timeout)
+            self._send_error(BadRequest(f"no handshake received within {timeout:g} s"), None)
+            return False
+        if body is None:
+            return False
+        try:
+            handshake = parse_handshake(decode_json(body))
+        except WireError as exc:
+            self._send_error(BadRequest(f"handshake expected: {exc.message}", field=exc.field))
+            return False
+        refusal = check_handshake(self._state, handshake)
+        if refusal is not None:
+            logger.info("%s: handshake refused: %s", self._peer, refusal.code)
+            self._send_error(refusal, handshake.id)
+            return False
+        self._open(handshake)
+        return True
+
+    async def _first_frame(self) -> bytes | None:
+        """The first frame body, or ``None`` at EOF. Extra frames are kept for later."""
+        while True:
+            frames = await self._read_frames()
+            if frames is None:
+                return None
+            if frames:
+                self._pending = frames[1:]
+                return frames[0]
+
+    def _open(self, handshake: Handshake) -> None:
+        self._state.sessions += 1
+        self._registered = True
+        self._status = SessionState.OPEN
+        self._account_key = handshake.account_key
+        self._sub_account_id = handshake.sub_account_id
+        granted = granted_extensions(handshake.extensions)
+        self._extensions = frozenset(granted)
+        self._decoder.set_max_size(self._config.max_frame_size)
+        self._outbox.send(build_ack(self._state, self._session_id, granted))
+        logger.info(
+            "%s: session %s opened (account=%s, client=%s)",
+            self._peer,
+            self._session_id,
+            self._account_key or "-",
+            handshake.client_version or "-",
+        )
+
+    async def _serve(self) -> None:
+        idle = _idle_timeout(self._config.idle_timeout, self._config.keepalive)
+        frames, self._pending = self._pending, []
+        while True:
+            for body in frames:
+                self._on_frame(body)
+            try:
+                await bounded(self._wait_for_room(), idle)
+                frames_or_eof = await bounded(self._read_frames(), idle)
+            except asyncio.TimeoutError:
+                # a client waiting for a long request is not idle; a peer not reading is
+                if self._requests and self._outbox.has_room:
+                    frames = []
+                    continue
+                logger.info("%s %s: idle for %g s; closing", self._peer, self._session_id, idle)
+                return
+            if frames_or_eof is None:
+                return
+            frames = frames_or_eof
+
+    async def _read_frames(self) -> list[bytes] | None:
+        """Frames completed by the next read; ``None`` at EOF.
+
+        Raises:
+            _Closing: an oversize frame (a ``BAD_REQUEST`` was queued).
+        """
+        data = await self._reader.read(_READ_CHUNK)
+        if not data:
+            return None
+        try:
+            return self._decoder.feed(data)
+        except FrameTooLarge as exc:
+            logger.info("%s %s: %s; closing", self._peer, self._session_id, exc.message)
+            self._send_error(BadRequest(f"{exc.message}; closing the connection", field="frame"))
+            raise _Closing from exc
+
+    async def _wait_for_room(self) -> None:
+        """Backpressure: pause reading while output or running requests pile up."""
+        await self._outbox.wait_room()
+        while len(self._requests) >= MAX_INFLIGHT_REQUESTS:
+            await asyncio.wait(set(self._requests), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _shutdown(self, writer_task: asyncio.Task[None]) -> None:
+        was_open = self._status is SessionState.OPEN
+        self._status = SessionState.CLOSED
+        if self._registered:
+            self._registered = False
+            self._state.sessions -= 1
+        if self._fanout is not None:
+            self._fanout.remove_sink(self)
+        self._subs.clear()
+        flushed = False
+        try:
+            await cancel_tasks(self._requests, CLOSE_TIMEOUT)
+            self._outbox.close()
+            await asyncio.wait({writer_task}, timeout=CLOSE_TIMEOUT)
+            flushed = writer_task.done() and not self._outbox.broken.is_set()
+        finally:
+            writer_task.cancel()
+            if flushed:
+                self._writer.close()
+            else:  # the peer is not reading: do not wait for the kernel buffer to drain
+                self._writer.transport.abort()
+            if was_open:
+                logger.info("%s: session %s closed", self._peer, self._session_id)
+        with contextlib.suppress(ConnectionError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(self._writer.wait_closed(), CLOSE_TIMEOUT)
+
+    # ------------------------------------------------------------ frames
+
+    def _on_frame(self, body: bytes) -> None:
+        data: dict[str, Any] = {}
+        try:
+            data = decode_json(body)
+            message = parse_client_message(data)
+        except WireError as exc:
+            self._send_error(BadRequest(exc.message, field=exc.field), data.get("id"))
+            return
+        if isinstance(message, Ping):
+            self._outbox.send(Pong(id=message.id))
+        elif isinstance(message, Request):
+            spawn(
+                self._run_request(message),
+                name=f"request {self._session_id} {message.action[:40]}",
+                registry=self._requests,
+            )
+        elif isinstance(message, UnknownMessage):
+            self._send_error(
+                Unsupported(
+                    f"unsupported message type {message.type!r} (不支持的消息类型 {message.type})",
+                    field="type",
+                ),
+                message.id,
+            )
+
+    async def _run_request(self, request: Request) -> None:
+        started = time.monotonic()
+        ctx = RequestContext(
+            state=self._state, session=self, request_id=request.id, action=request.action
+        )
+        reply, status = await self._dispatcher.execute(ctx, request.payload)
+        # v1: a request without a (truthy) id gets no response; its errors are still sent
+        wanted = isinstance(reply, ErrorMessage) or bool(request.id)
+        if wanted and not self._outbox.send(reply) and self._status is SessionState.OPEN:
+            status = "error:INTERNAL"
+        if self._config.access_log:
+            log_access(
+                peer=self._peer,
+                session_id=self._session_id,
+                ctx=ctx,
+                status=status,
+                duration=time.monotonic() - started,
+            )
+
+    def _send_error(self, exc: BulletTradeError, request_id: Any = None) -> None:
+        self._outbox.send(error_reply(request_id, exc))
+
+
+def _normalise(symbols: list[str]) -> list[str]:
+    return [s.strip().upper() for s in symbols if isinstance(s, str) and s.strip()]
+
+
+def _idle_timeout(configured: float | None, keepalive: int) -> float | None:
+    """``None`` in the config means 3 × keepalive; 0 disables (``None`` for wait_for)."""
+    value = 3.0 * keepalive if configured is None else configured
+    return value if value > 0 else None
+
+
+def _format_peer(peername: Any) -> str:
+    if isinstance(peername, tuple) and len(peername) >= 2:
+        host, port = peername[0], peername[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peername or "?")
