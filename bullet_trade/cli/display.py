@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from bullet_trade.model.records import AccountSnapshot, Order, Position
+from bullet_trade.model.records import AccountSnapshot, Position
 
 console = Console(highlight=False)
 
@@ -19,10 +20,14 @@ def mask_account_id(account_id: str) -> str:
     return "*" * (len(account_id) - 4) + account_id[-4:]
 
 
-def account_table(snapshots: Iterable[AccountSnapshot], title: str = "账户概览 / Accounts") -> Table:
+def account_table(
+    snapshots: Iterable[AccountSnapshot], title: str = "账户概览 / Accounts"
+) -> Table:
     table = Table(title=title)
     for column in ("account", "id", "type", "cash", "frozen", "market value", "total", "positions"):
-        table.add_column(column, justify="right" if column not in ("account", "id", "type") else "left")
+        table.add_column(
+            column, justify="right" if column not in ("account", "id", "type") else "left"
+        )
     for snap in snapshots:
         table.add_row(
             snap.account_key,
@@ -54,21 +59,21 @@ def positions_table(positions: Iterable[Position], title: str = "持仓 / Positi
     return table
 
 
-def orders_table(orders: Iterable[Order], title: str = "委托 / Orders") -> Table:
+def orders_table(orders: Iterable[Any], title: str = "委托 / Orders") -> Table:
+    """Strategy orders (``bullet_trade.jq.objects.Order``-like objects)."""
     table = Table(title=title)
-    for column in ("order id", "time", "security", "side", "type", "amount", "filled", "price", "status"):
+    for column in ("order id", "time", "security", "side", "amount", "filled", "price", "status"):
         table.add_column(column)
     for order in orders:
-        price = order.avg_fill_price if order.filled else (order.order_price or 0.0)
+        status = getattr(order.status, "value", str(order.status))
         table.add_row(
             order.order_id,
-            order.created_at.strftime("%m-%d %H:%M:%S"),
-            order.security.jq,
-            order.side.value,
-            order.order_type.value,
+            order.add_time.strftime("%Y-%m-%d %H:%M:%S"),
+            order.security,
+            "BUY" if order.is_buy else "SELL",
             str(order.amount),
             str(order.filled),
-            f"{price:.3f}",
-            order.status.value + (f" ({order.reason})" if order.reason else ""),
+            f"{order.price:.3f}",
+            status + (f" ({order.reason})" if order.reason else ""),
         )
     return table

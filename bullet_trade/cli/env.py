@@ -102,7 +102,9 @@ def parse_accounts(text: str | None, *, data_path: str | None = None) -> tuple[A
         if not alias or not account_id:
             raise ConfigError(f"--accounts item {item!r} needs both an alias and an account id")
         accounts.append(
-            AccountConfig(key=alias, account_id=account_id, account_type=account_type, data_path=path)
+            AccountConfig(
+                key=alias, account_id=account_id, account_type=account_type, data_path=path
+            )
         )
     keys = [a.key for a in accounts]
     if len(set(keys)) != len(keys):

@@ -56,7 +56,9 @@ def build_sim_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> SimCon
     )
 
 
-def build_server_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> tuple[ServerConfig, bool]:
+def build_server_config(
+    flags: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[ServerConfig, bool]:
     """ServerConfig from flags and environment; the bool says the token was generated."""
     listen = _pick(flags, "listen", get_str(env, "QMT_SERVER_LISTEN", "0.0.0.0"))
     token = _pick(flags, "token", get_str(env, "QMT_SERVER_TOKEN"))
@@ -74,19 +76,27 @@ def build_server_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> tup
     )
     runtime_dir = Path(_pick(flags, "runtime_dir", get_str(env, "RUNTIME_DIR", "runtime")))
     timeout = get_float(
-        env, "QMT_SERVER_REQUEST_TIMEOUT_SECONDS", get_float(env, "QMT_SERVER_REQUEST_TIMEOUT", 60.0)
+        env,
+        "QMT_SERVER_REQUEST_TIMEOUT_SECONDS",
+        get_float(env, "QMT_SERVER_REQUEST_TIMEOUT", 60.0),
     )
     config = ServerConfig(
         listen=listen,
         port=_pick(flags, "port", get_int(env, "QMT_SERVER_PORT", DEFAULT_PORT)),
         token=token,
         enable_data=_pick(flags, "enable_data", get_bool(env, "QMT_SERVER_ENABLE_DATA", True)),
-        enable_broker=_pick(flags, "enable_broker", get_bool(env, "QMT_SERVER_ENABLE_BROKER", True)),
+        enable_broker=_pick(
+            flags, "enable_broker", get_bool(env, "QMT_SERVER_ENABLE_BROKER", True)
+        ),
         accounts=accounts,
-        server_type=_pick(flags, "server_type", get_str(env, "QMT_SERVER_TYPE", default_server_type())),
+        server_type=_pick(
+            flags, "server_type", get_str(env, "QMT_SERVER_TYPE", default_server_type())
+        ),
         data_path=data_path,
         runtime_dir=runtime_dir,
-        max_connections=_pick(flags, "max_connections", get_int(env, "QMT_SERVER_MAX_CONNECTIONS", 64)),
+        max_connections=_pick(
+            flags, "max_connections", get_int(env, "QMT_SERVER_MAX_CONNECTIONS", 64)
+        ),
         max_subscriptions=_pick(
             flags, "max_subscriptions", get_int(env, "QMT_SERVER_MAX_SUBSCRIPTIONS", 200)
         ),
@@ -115,7 +125,9 @@ async def serve(config: ServerConfig, *, ready_file: Path | None, show_token: bo
     stop = asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
     async with server:
-        await _print_banner(config, server.port, broker if config.enable_broker else None, show_token)
+        await _print_banner(
+            config, server.port, broker if config.enable_broker else None, show_token
+        )
         if ready_file is not None:
             _write_ready_file(ready_file, config.listen, server.port)
         await stop.wait()
@@ -145,7 +157,9 @@ def _write_ready_file(path: Path, host: str, port: int) -> None:
 
 
 async def _print_banner(config: ServerConfig, port: int, broker: Any, show_token: bool) -> None:
-    services = [s for s, on in (("data", config.enable_data), ("broker", config.enable_broker)) if on]
+    services = [
+        s for s, on in (("data", config.enable_data), ("broker", config.enable_broker)) if on
+    ]
     console.print(
         f"[bold]bullet-trade server[/bold] listening on {config.listen}:{port} "
         f"backend={config.server_type} services={','.join(services)} TLS=off"
@@ -164,25 +178,43 @@ async def _print_banner(config: ServerConfig, port: int, broker: Any, show_token
 
 def server_options(func: Any) -> Any:
     options = [
-        click.option("--listen", default=None, help="Bind address (QMT_SERVER_LISTEN, default 0.0.0.0)."),
-        click.option("--port", type=int, default=None, help="TCP port (QMT_SERVER_PORT, default 58620)."),
+        click.option(
+            "--listen", default=None, help="Bind address (QMT_SERVER_LISTEN, default 0.0.0.0)."
+        ),
+        click.option(
+            "--port", type=int, default=None, help="TCP port (QMT_SERVER_PORT, default 58620)."
+        ),
         click.option("--token", default=None, help="Shared secret (QMT_SERVER_TOKEN)."),
         click.option("--enable-data/--disable-data", default=None, help="Serve market data."),
         click.option("--enable-broker/--disable-broker", default=None, help="Serve trading."),
         click.option("--accounts", default=None, help="alias=account_id[:type[:data_path]],..."),
         click.option("--data-path", default=None, help="miniQMT userdata_mini (QMT_DATA_PATH)."),
-        click.option("--server-type", type=click.Choice(["sim", "qmt"]), default=None,
-                     help="Backend: sim (simulated exchange) or qmt (miniQMT)."),
-        click.option("--runtime-dir", default=None, help="State and logs (RUNTIME_DIR, ./runtime)."),
+        click.option(
+            "--server-type",
+            type=click.Choice(["sim", "qmt"]),
+            default=None,
+            help="Backend: sim (simulated exchange) or qmt (miniQMT).",
+        ),
+        click.option(
+            "--runtime-dir", default=None, help="State and logs (RUNTIME_DIR, ./runtime)."
+        ),
         click.option("--max-connections", type=int, default=None),
         click.option("--max-subscriptions", type=int, default=None),
         click.option("--access-log/--no-access-log", default=None),
-        click.option("--ready-file", type=click.Path(path_type=Path), default=None,
-                     help="Write {host, port, pid} as JSON here once listening."),
+        click.option(
+            "--ready-file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Write {host, port, pid} as JSON here once listening.",
+        ),
         click.option("--sim-cash", type=float, default=None, help="Starting cash of sim accounts."),
         click.option("--sim-seed", type=int, default=None, help="Seed of the simulated prices."),
-        click.option("--sim-latency", type=float, default=None, help="Added latency per data call (s)."),
-        click.option("--sim-clock", type=click.Choice(["always-open", "real", "replay"]), default=None),
+        click.option(
+            "--sim-latency", type=float, default=None, help="Added latency per data call (s)."
+        ),
+        click.option(
+            "--sim-clock", type=click.Choice(["always-open", "real", "replay"]), default=None
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -199,8 +231,11 @@ def server_command(obj: dict[str, Any], ready_file: Path | None, **flags: Any) -
         config, generated = build_server_config(flags, env)
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    setup_logging(config.runtime_dir / "logs", level=get_str(env, "LOG_LEVEL", "INFO") or "INFO",
-                  filename="server.log")
+    setup_logging(
+        config.runtime_dir / "logs",
+        level=get_str(env, "LOG_LEVEL", "INFO") or "INFO",
+        filename="server.log",
+    )
     try:
         asyncio.run(serve(config, ready_file=ready_file, show_token=generated))
     except ConfigError as exc:

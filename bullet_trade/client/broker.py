@@ -22,6 +22,7 @@ from bullet_trade.client.convert import (
     unwrap_value,
 )
 from bullet_trade.client.orders import (
+    PLACE_ORDER_TIMEOUT_MARGIN,
     cancel_accepted,
     new_idempotency_key,
     place_order_payload,
@@ -63,6 +64,8 @@ class AsyncRemoteBroker:
         account_key: server account key sent with every request (``None``: server default).
         sub_account_id: sub-account sent with every request.
         submit_retries: re-sends of a ``place_order`` after connection losses (same key).
+        timeout_margin: seconds granted to a ``place_order`` reply beyond its
+            ``wait_timeout`` (the deadline is ``max(rpc_timeout, wait + margin)``).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class AsyncRemoteBroker:
         account_key: str | None,
         sub_account_id: str | None = None,
         submit_retries: int = 3,
+        timeout_margin: float = PLACE_ORDER_TIMEOUT_MARGIN,
     ) -> None:
         self._conn = conn
         self._account_key = account_key
@@ -79,6 +83,7 @@ class AsyncRemoteBroker:
         self._label = account_key or "remote"
         self._account_id = self._label
         self._submit_retries = submit_retries
+        self._timeout_margin = timeout_margin
         self._listeners: list[BrokerListener] = []
 
     @property
@@ -199,7 +204,9 @@ class AsyncRemoteBroker:
             idempotency_key=idempotency_key or new_idempotency_key(),
             account_key=self._account_key, sub_account_id=self._sub_account_id,
         )
-        return await submit_order(self._conn, payload, retries=self._submit_retries)
+        return await submit_order(
+            self._conn, payload, retries=self._submit_retries, timeout_margin=self._timeout_margin
+        )
 
     async def cancel(self, order_id: str) -> dict[str, Any]:
         """``broker.cancel_order``, sent once (never retried). Returns the raw reply."""

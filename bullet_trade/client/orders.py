@@ -115,19 +115,26 @@ def check_place_reply(reply: Any, key: str) -> dict[str, Any]:
     return reply
 
 
-def rpc_timeout_for(conn: AsyncConnection, wait_timeout: float) -> float:
+def rpc_timeout_for(
+    conn: AsyncConnection, wait_timeout: float, margin: float = PLACE_ORDER_TIMEOUT_MARGIN
+) -> float:
     """``max(rpc_timeout, wait + margin)``: the server may legitimately wait that long."""
-    return max(conn.config.rpc_timeout, wait_timeout + PLACE_ORDER_TIMEOUT_MARGIN)
+    return max(conn.config.rpc_timeout, wait_timeout + margin)
 
 
 async def submit_order(
-    conn: AsyncConnection, payload: dict[str, Any], *, retries: int = 3
+    conn: AsyncConnection,
+    payload: dict[str, Any],
+    *,
+    retries: int = 3,
+    timeout_margin: float = PLACE_ORDER_TIMEOUT_MARGIN,
 ) -> dict[str, Any]:
     """Send ``broker.place_order``; re-send with the same key only after ``ConnectionLost``.
 
     Args:
         payload: from :func:`place_order_payload` (must hold ``idempotency_key``).
         retries: re-sends allowed after connection losses.
+        timeout_margin: seconds added to ``wait_timeout`` for the reply deadline.
 
     Returns:
         The accepted reply (see :func:`check_place_reply`).
@@ -139,7 +146,7 @@ async def submit_order(
         Any error reply of the server, unchanged and never retried.
     """
     key = str(payload["idempotency_key"])
-    timeout = rpc_timeout_for(conn, float(payload.get("wait_timeout") or 0.0))
+    timeout = rpc_timeout_for(conn, float(payload.get("wait_timeout") or 0.0), timeout_margin)
     maybe_sent = False
     for attempt in range(retries + 1):
         try:

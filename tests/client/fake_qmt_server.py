@@ -75,6 +75,7 @@ class FakeServer:
         self.handshakes: list[dict[str, Any]] = []
         self.sessions: list[FakeSession] = []
         self.pings = 0
+        self.ping_queue: asyncio.Queue[Any] = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -151,6 +152,7 @@ class FakeServer:
     async def _frame(self, session: FakeSession, frame: dict[str, Any]) -> None:
         if frame.get("type") == "ping":
             self.pings += 1
+            self.ping_queue.put_nowait(frame.get("id"))
             if self.answer_pings:
                 await session.send({"type": "pong", "id": frame.get("id")})
             return

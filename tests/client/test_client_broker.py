@@ -138,7 +138,7 @@ async def test_client_timeout_on_place_order_raises_submit_unknown_with_key(make
     async with FakeServer(never) as srv:
         conn = AsyncConnection(make_config(srv.port, rpc_timeout=0.1))
         await conn.connect()
-        broker = AsyncRemoteBroker(conn, account_key=None)
+        broker = AsyncRemoteBroker(conn, account_key=None, timeout_margin=0.0)
         try:
             with pytest.raises(SubmitUnknown) as info:
                 await broker.buy("000001.XSHE", 100, 10.0, idempotency_key="k-t")

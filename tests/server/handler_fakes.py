@@ -199,14 +199,19 @@ class FakeBroker:
     def update(self, account_key: str, order_id: str, status: OrderStatus, **changes: Any) -> Order:
         """Change an order's status and notify listeners (like a broker callback)."""
         order = replace(
-            self.orders_by_id[(account_key, order_id)], status=status, raw_status=RAW[status], **changes
+            self.orders_by_id[(account_key, order_id)],
+            status=status,
+            raw_status=RAW[status],
+            **changes,
         )
         self.orders_by_id[(account_key, order_id)] = order
         for listener in list(self._listeners):
             listener(OrderUpdated(order=order))
         return order
 
-    def add_order(self, account_key: str, order_id: str, security: str, status: OrderStatus) -> Order:
+    def add_order(
+        self, account_key: str, order_id: str, security: str, status: OrderStatus
+    ) -> Order:
         order = Order(
             order_id=order_id,
             account_key=account_key,
@@ -234,7 +239,9 @@ def bars(security: Security, count: int, start: datetime, step: timedelta) -> pd
         "low": [base + i - 1 for i in range(count)],
         "volume": [1000.0 * (i + 1) for i in range(count)],
         "money": [10000.0 * (i + 1) for i in range(count)],
-        "paused": [1.0 if security.symbol == "600000" and i % 3 == 1 else 0.0 for i in range(count)],
+        "paused": [
+            1.0 if security.symbol == "600000" and i % 3 == 1 else 0.0 for i in range(count)
+        ],
     }
     return pd.DataFrame(rows, index=index)
 
@@ -249,8 +256,10 @@ class FakeData:
     async def history(self, query: HistoryQuery) -> pd.DataFrame:
         self.queries.append(query)
         if query.security.symbol == "000002":  # a security without data
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in (*HISTORY_COLUMNS, "paused")},
-                                index=pd.DatetimeIndex([], name="time"))
+            return pd.DataFrame(
+                {c: pd.Series(dtype=float) for c in (*HISTORY_COLUMNS, "paused")},
+                index=pd.DatetimeIndex([], name="time"),
+            )
         start = datetime(2025, 1, 2) if query.security.symbol != "000001" else datetime(2025, 1, 3)
         return bars(query.security, query.count or 3, start, timedelta(days=1))
 
@@ -311,5 +320,9 @@ def make_state(
     )
 
 
-def make_ctx(state: ServerState, action: str = "test", session: FakeSession | None = None) -> RequestContext:
-    return RequestContext(state=state, session=session or FakeSession(), request_id="r1", action=action)
+def make_ctx(
+    state: ServerState, action: str = "test", session: FakeSession | None = None
+) -> RequestContext:
+    return RequestContext(
+        state=state, session=session or FakeSession(), request_id="r1", action=action
+    )

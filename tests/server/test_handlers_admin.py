@@ -13,17 +13,33 @@ from bullet_trade.server.context import ServerState
 from bullet_trade.server.handlers import ALIASES, build_action_table
 
 V1_ACTIONS = {
-    "admin.health", "admin.print_account",
-    "data.history", "data.snapshot", "data.current_tick", "data.live_current", "data.trade_days",
-    "data.security_info", "data.subscribe", "data.unsubscribe", "data.unsubscribe_all",
-    "broker.account", "broker.positions", "broker.orders", "broker.trades", "broker.order_status",
-    "broker.place_order", "broker.cancel_order",
+    "admin.health",
+    "admin.print_account",
+    "data.history",
+    "data.snapshot",
+    "data.current_tick",
+    "data.live_current",
+    "data.trade_days",
+    "data.security_info",
+    "data.subscribe",
+    "data.unsubscribe",
+    "data.unsubscribe_all",
+    "broker.account",
+    "broker.positions",
+    "broker.orders",
+    "broker.trades",
+    "broker.order_status",
+    "broker.place_order",
+    "broker.cancel_order",
 }
 
 
-async def call(state: ServerState, action: str, payload: dict[str, Any],
-               session: FakeSession | None = None) -> Any:
-    return await build_action_table(state)[action].handler(make_ctx(state, action, session), payload)
+async def call(
+    state: ServerState, action: str, payload: dict[str, Any], session: FakeSession | None = None
+) -> Any:
+    return await build_action_table(state)[action].handler(
+        make_ctx(state, action, session), payload
+    )
 
 
 def test_table_has_every_v1_action_and_explicit_aliases() -> None:
@@ -59,10 +75,21 @@ async def test_health_without_services_lists_configured_accounts() -> None:
 async def test_print_account_text() -> None:
     broker = FakeBroker()
     broker.position_rows = [
-        Position(security=parse_security("600000.XSHG"), amount=1000, closeable_amount=600,
-                 avg_cost=8.0, last_price=8.5, name="浦发银行"),
-        Position(security=parse_security("000001.XSHE"), amount=200, closeable_amount=200,
-                 avg_cost=10.0, last_price=10.5),
+        Position(
+            security=parse_security("600000.XSHG"),
+            amount=1000,
+            closeable_amount=600,
+            avg_cost=8.0,
+            last_price=8.5,
+            name="浦发银行",
+        ),
+        Position(
+            security=parse_security("000001.XSHE"),
+            amount=200,
+            closeable_amount=200,
+            avg_cost=10.0,
+            last_price=10.5,
+        ),
     ]
     state = make_state(broker=broker)
     out = await call(state, "admin.print_account", {"account_key": "hedge", "sub_account_id": None})
@@ -82,7 +109,9 @@ async def test_print_account_text() -> None:
 
 async def test_capabilities() -> None:
     state = make_state(data=None, broker=FakeBroker())
-    out = await call(state, "admin.capabilities", {}, FakeSession(extensions=frozenset({"events.v1"})))
+    out = await call(
+        state, "admin.capabilities", {}, FakeSession(extensions=frozenset({"events.v1"}))
+    )
     rows = {row["action"]: row for row in out["actions"]}
     assert rows["broker.place_order"] == {"action": "broker.place_order", "available": True}
     assert rows["data.history"]["available"] is False and "data" in rows["data.history"]["reason"]

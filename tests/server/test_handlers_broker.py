@@ -20,18 +20,40 @@ from bullet_trade.server.handlers import build_action_table
 def broker() -> FakeBroker:
     fake = FakeBroker()
     fake.position_rows = [
-        Position(security=parse_security("600000.XSHG"), amount=1000, closeable_amount=600,
-                 avg_cost=8.0, last_price=8.5, name="浦发银行"),
+        Position(
+            security=parse_security("600000.XSHG"),
+            amount=1000,
+            closeable_amount=600,
+            avg_cost=8.0,
+            last_price=8.5,
+            name="浦发银行",
+        ),
     ]
     fake.add_order("main", "o1", "000001.XSHE", OrderStatus.OPEN)
     fake.add_order("main", "o2", "600000.XSHG", OrderStatus.FILLED)
     fake.add_order("main", "o3", "600000.XSHG", OrderStatus.CANCELED)
     fake.add_order("hedge", "h1", "000001.XSHE", OrderStatus.OPEN)
     fake.trade_rows = [
-        Trade(trade_id="t1", order_id="o2", account_key="main", security=parse_security("600000.XSHG"),
-              side=Side.BUY, amount=100, price=8.4, time=datetime(2025, 1, 2, 9, 31)),
-        Trade(trade_id="t2", order_id="o9", account_key="main", security=parse_security("000001.XSHE"),
-              side=Side.SELL, amount=200, price=10.1, time=datetime(2025, 1, 2, 9, 35)),
+        Trade(
+            trade_id="t1",
+            order_id="o2",
+            account_key="main",
+            security=parse_security("600000.XSHG"),
+            side=Side.BUY,
+            amount=100,
+            price=8.4,
+            time=datetime(2025, 1, 2, 9, 31),
+        ),
+        Trade(
+            trade_id="t2",
+            order_id="o9",
+            account_key="main",
+            security=parse_security("000001.XSHE"),
+            side=Side.SELL,
+            amount=200,
+            price=10.1,
+            time=datetime(2025, 1, 2, 9, 35),
+        ),
     ]
     return fake
 
@@ -41,8 +63,9 @@ def state(broker: FakeBroker) -> ServerState:
     return make_state(broker=broker)
 
 
-async def call(state: ServerState, action: str, payload: dict[str, Any],
-               session: FakeSession | None = None) -> tuple[Any, RequestContext]:
+async def call(
+    state: ServerState, action: str, payload: dict[str, Any], session: FakeSession | None = None
+) -> tuple[Any, RequestContext]:
     ctx = make_ctx(state, action, session)
     return await build_action_table(state)[action].handler(ctx, payload), ctx
 
@@ -59,8 +82,9 @@ async def call(state: ServerState, action: str, payload: dict[str, Any],
         ({"account_key": "main"}, "hedge", "main"),  # the request wins over the session
     ],
 )
-async def test_account_resolution(state: ServerState, payload: dict[str, Any], session: str | None,
-                                  expected: str) -> None:
+async def test_account_resolution(
+    state: ServerState, payload: dict[str, Any], session: str | None, expected: str
+) -> None:
     out, ctx = await call(state, "broker.account", payload, FakeSession(account_key=session))
     assert out["account_key"] == expected and ctx.account_key == expected
     assert out["account_id"] == {"main": "111", "hedge": "222"}[expected]
@@ -76,22 +100,44 @@ async def test_account_resolution(state: ServerState, payload: dict[str, Any], s
         ({}, None, "sub_account_id"),  # from the handshake (session built below)
     ],
 )
-async def test_unknown_account_never_falls_back(state: ServerState, broker: FakeBroker,
-                                                payload: dict[str, Any], session: str | None,
-                                                field: str) -> None:
-    handle = FakeSession(account_key=session, sub_account_id="demo" if payload == {} and session is None else None)
-    for action in ("broker.account", "broker.positions", "broker.orders", "broker.place_order",
-                   "broker.cancel_order", "admin.print_account"):
+async def test_unknown_account_never_falls_back(
+    state: ServerState, broker: FakeBroker, payload: dict[str, Any], session: str | None, field: str
+) -> None:
+    handle = FakeSession(
+        account_key=session, sub_account_id="demo" if payload == {} and session is None else None
+    )
+    for action in (
+        "broker.account",
+        "broker.positions",
+        "broker.orders",
+        "broker.place_order",
+        "broker.cancel_order",
+        "admin.print_account",
+    ):
         with pytest.raises(UnknownAccount) as info:
-            await call(state, action, {**payload, "order_id": "o1", "security": "000001.XSHE",
-                                       "amount": 100, "price": 10.0}, handle)
+            await call(
+                state,
+                action,
+                {
+                    **payload,
+                    "order_id": "o1",
+                    "security": "000001.XSHE",
+                    "amount": 100,
+                    "price": 10.0,
+                },
+                handle,
+            )
         assert info.value.field == field and info.value.code == "UNKNOWN_ACCOUNT"
     assert broker.place_calls == [] and broker.cancel_calls == []
 
 
 async def test_default_is_a_real_account_when_configured() -> None:
-    broker = FakeBroker(accounts=(AccountConfig(key="main", account_id="1"),
-                                  AccountConfig(key="default", account_id="2")))
+    broker = FakeBroker(
+        accounts=(
+            AccountConfig(key="main", account_id="1"),
+            AccountConfig(key="default", account_id="2"),
+        )
+    )
     state = make_state(broker=broker)
     out, _ = await call(state, "broker.account", {"account_key": "default"})
     assert out["account_id"] == "2"
@@ -112,8 +158,17 @@ async def test_broker_disabled() -> None:
 async def test_account_envelope_is_flattened(state: ServerState) -> None:
     out, _ = await call(state, "broker.account", {})
     assert out["dtype"] == "dict"
-    for key in ("account_id", "account_type", "available_cash", "transferable_cash", "frozen_cash",
-                "market_value", "positions", "total_value", "total_asset"):
+    for key in (
+        "account_id",
+        "account_type",
+        "available_cash",
+        "transferable_cash",
+        "frozen_cash",
+        "market_value",
+        "positions",
+        "total_value",
+        "total_asset",
+    ):
         assert out[key] == out["value"][key]
     assert out["available_cash"] == 90_000.0 and out["market_value"] == 8500.0
     assert out["total_value"] == 90_000.0 + 1_000.0 + 8500.0
@@ -124,19 +179,43 @@ async def test_positions_bare_list(state: ServerState) -> None:
     out, _ = await call(state, "broker.positions", {"account_key": "main"})
     assert isinstance(out, list) and len(out) == 1
     row = out[0]
-    assert (row["security"], row["amount"], row["closeable_amount"], row["avg_cost"], row["current_price"],
-            row["market_value"], row["name"]) == ("600000.XSHG", 1000, 600, 8.0, 8.5, 8500.0, "浦发银行")
+    assert (
+        row["security"],
+        row["amount"],
+        row["closeable_amount"],
+        row["avg_cost"],
+        row["current_price"],
+        row["market_value"],
+        row["name"],
+    ) == ("600000.XSHG", 1000, 600, 8.0, 8.5, 8500.0, "浦发银行")
 
 
 async def test_orders_filters(state: ServerState) -> None:
     all_rows, _ = await call(state, "broker.orders", {})
     assert [r["order_id"] for r in all_rows] == ["o1", "o2", "o3"]
-    assert {"order_id", "security", "amount", "filled", "price", "order_price", "status", "raw_status",
-            "order_type", "is_buy", "order_remark", "strategy_name", "order_sysid", "status_msg",
-            "price_type", "order_time"} <= set(all_rows[0])
+    assert {
+        "order_id",
+        "security",
+        "amount",
+        "filled",
+        "price",
+        "order_price",
+        "status",
+        "raw_status",
+        "order_type",
+        "is_buy",
+        "order_remark",
+        "strategy_name",
+        "order_sysid",
+        "status_msg",
+        "price_type",
+        "order_time",
+    } <= set(all_rows[0])
     by_security, _ = await call(state, "broker.orders", {"security": "600000.SH"})
     assert [r["order_id"] for r in by_security] == ["o2", "o3"]
-    nested, _ = await call(state, "broker.orders", {"filters": {"status": "cancelled", "security": "600000.XSHG"}})
+    nested, _ = await call(
+        state, "broker.orders", {"filters": {"status": "cancelled", "security": "600000.XSHG"}}
+    )
     assert [r["order_id"] for r in nested] == ["o3"]
     by_id, _ = await call(state, "broker.orders", {"order_id": "o2", "filters": None})
     assert [r["status"] for r in by_id] == ["filled"]
@@ -148,8 +227,13 @@ async def test_trades_filters(state: ServerState) -> None:
     rows, _ = await call(state, "broker.trades", {})
     assert [r["trade_id"] for r in rows] == ["t1", "t2"]
     assert rows[0]["time"] == "2025-01-02 09:31:00" and rows[0]["deal_balance"] == 840.0
-    assert [r["trade_id"] for r in (await call(state, "broker.trades", {"order_id": "o9"}))[0]] == ["t2"]
-    assert [r["trade_id"] for r in (await call(state, "broker.trades", {"filters": {"security": "600000.SH"}}))[0]] == ["t1"]
+    assert [r["trade_id"] for r in (await call(state, "broker.trades", {"order_id": "o9"}))[0]] == [
+        "t2"
+    ]
+    assert [
+        r["trade_id"]
+        for r in (await call(state, "broker.trades", {"filters": {"security": "600000.SH"}}))[0]
+    ] == ["t1"]
 
 
 async def test_order_status(state: ServerState) -> None:
@@ -158,6 +242,8 @@ async def test_order_status(state: ServerState) -> None:
     assert (row["status"], row["raw_status"]) == ("open", 50)
     assert ctx.account_key == "main"
     assert (await call(state, "broker.order_status", {"order_id": "nope"}))[0] == {}
-    assert (await call(state, "broker.order_status", {"order_id": "h1"}))[0] == {}  # another account's
+    assert (await call(state, "broker.order_status", {"order_id": "h1"}))[
+        0
+    ] == {}  # another account's
     numeric, _ = await call(state, "broker.order_status", {"order_id": 12345})
     assert numeric == {}

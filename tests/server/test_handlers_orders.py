@@ -19,8 +19,13 @@ from bullet_trade.model.enums import OrderStatus, OrderType, Side
 from bullet_trade.server.context import RequestContext, ServerState
 from bullet_trade.server.handlers import build_action_table
 
-LIMIT = {"account_key": "main", "security": "000001.XSHE", "side": "BUY", "amount": 100,
-         "style": {"type": "limit", "price": 10.0}}
+LIMIT = {
+    "account_key": "main",
+    "security": "000001.XSHE",
+    "side": "BUY",
+    "amount": 100,
+    "style": {"type": "limit", "price": 10.0},
+}
 TERMINAL_SET = {"filled", "canceled", "partly_canceled", "rejected"}
 
 
@@ -48,26 +53,53 @@ def h(broker: FakeBroker) -> Harness:
 
 
 async def test_place_limit_async_response_shape(h: Harness, broker: FakeBroker) -> None:
-    out = await h("broker.place_order", {**LIMIT, "wait_timeout": 0, "idempotency_key": "k1",
-                                         "order_remark": "r1", "strategy_name": "demo"})
+    out = await h(
+        "broker.place_order",
+        {
+            **LIMIT,
+            "wait_timeout": 0,
+            "idempotency_key": "k1",
+            "order_remark": "r1",
+            "strategy_name": "demo",
+        },
+    )
     assert out["order_id"] == "o1" and out["status"] == "open" and out["raw_status"] == 50
     assert (out["security"], out["amount"], out["side"], out["style"], out["order_price"]) == (
-        "000001.XSHE", 100, "BUY", "limit", 10.0)
+        "000001.XSHE",
+        100,
+        "BUY",
+        "limit",
+        10.0,
+    )
     assert (out["timed_out"], out["async_tracking"], out["wait_timeout"]) == (False, True, 0)
     assert out["requested_order_price"] == 10.0 and out["idempotency_key"] == "k1"
     assert (out["order_remark"], out["strategy_name"]) == ("r1", "demo")
     account, command = broker.place_calls[0]
     assert account == "main"
-    assert (command.security.qmt, command.side, command.amount, command.order_type, command.price,
-            command.remark, command.idempotency_key) == (
-        "000001.SZ", Side.BUY, 100, OrderType.LIMIT, 10.0, "r1", "k1")
+    assert (
+        command.security.qmt,
+        command.side,
+        command.amount,
+        command.order_type,
+        command.price,
+        command.remark,
+        command.idempotency_key,
+    ) == ("000001.SZ", Side.BUY, 100, OrderType.LIMIT, 10.0, "r1", "k1")
     assert h.contexts[0].account_key == "main" and h.contexts[0].log_fields["order_id"] == "o1"
 
 
 async def test_v1_client_market_payload(h: Harness, broker: FakeBroker) -> None:
-    payload = {"account_key": "main", "sub_account_id": None, "wait_timeout": 0.0, "market": True,
-               "security": "000001.XSHE", "amount": 100, "side": "sell", "style": {"type": "market"},
-               "idempotency_key": "bt-place_order-" + "a" * 32}
+    payload = {
+        "account_key": "main",
+        "sub_account_id": None,
+        "wait_timeout": 0.0,
+        "market": True,
+        "security": "000001.XSHE",
+        "amount": 100,
+        "side": "sell",
+        "style": {"type": "market"},
+        "idempotency_key": "bt-place_order-" + "a" * 32,
+    }
     out = await h("broker.place_order", payload)
     command = broker.place_calls[0][1]
     assert (command.order_type, command.price, command.side) == (OrderType.MARKET, None, Side.SELL)
@@ -81,13 +113,21 @@ async def test_v1_client_market_payload(h: Harness, broker: FakeBroker) -> None:
         ({"market": True, "price": 9.5}, OrderType.MARKET, 9.5),
         ({"style": {"type": "market", "protect_price": 9.8, "price": 9.7}}, OrderType.MARKET, 9.8),
         ({"style": {"type": "MarketOrderStyle", "price": 9.7}}, OrderType.MARKET, 9.7),
-        ({"style": {"type": "limit", "price": 9.1}, "price": 9.9, "market": True}, OrderType.LIMIT, 9.1),
+        (
+            {"style": {"type": "limit", "price": 9.1}, "price": 9.9, "market": True},
+            OrderType.LIMIT,
+            9.1,
+        ),
         ({"volume": 300, "amount": None, "price": 9.0}, OrderType.LIMIT, 9.0),
     ],
 )
-async def test_style_and_price_resolution(h: Harness, broker: FakeBroker, payload: dict[str, Any],
-                                          order_type: OrderType, price: float) -> None:
-    await h("broker.place_order", {"security": "000001.XSHE", "amount": 100, "wait_timeout": 0, **payload})
+async def test_style_and_price_resolution(
+    h: Harness, broker: FakeBroker, payload: dict[str, Any], order_type: OrderType, price: float
+) -> None:
+    await h(
+        "broker.place_order",
+        {"security": "000001.XSHE", "amount": 100, "wait_timeout": 0, **payload},
+    )
     command = broker.place_calls[0][1]
     assert (command.order_type, command.price) == (order_type, price)
     assert command.amount == (300 if "volume" in payload else 100)
@@ -99,7 +139,12 @@ async def test_place_waits_for_the_fill_event(h: Harness, broker: FakeBroker) ->
     assert not task.done()
     broker.update("main", "o1", OrderStatus.FILLED, filled=100, avg_fill_price=9.99)
     out = await task
-    assert (out["status"], out["raw_status"], out["filled"], out["price"]) == ("filled", 56, 100, 9.99)
+    assert (out["status"], out["raw_status"], out["filled"], out["price"]) == (
+        "filled",
+        56,
+        100,
+        9.99,
+    )
     assert (out["timed_out"], out["async_tracking"], out["wait_timeout"]) == (False, False, 30)
 
 
@@ -115,12 +160,19 @@ async def test_default_wait_is_trade_max_wait() -> None:
     assert (out["wait_timeout"], out["timed_out"]) == (0.05, True)
 
 
-async def test_rejection_is_raised_and_logged(h: Harness, broker: FakeBroker,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_rejection_is_raised_and_logged(
+    h: Harness, broker: FakeBroker, caplog: pytest.LogCaptureFixture
+) -> None:
     broker.reject_with = OrderRejected("not enough cash", reason="insufficient_cash")
-    with pytest.raises(OrderRejected) as info, caplog.at_level(logging.INFO, "bullet_trade.server.orders"):
+    with (
+        pytest.raises(OrderRejected) as info,
+        caplog.at_level(logging.INFO, "bullet_trade.server.orders"),
+    ):
         await h("broker.place_order", {**LIMIT, "idempotency_key": "k-rej"})
-    assert info.value.to_wire()["code"] == "ORDER_REJECTED" and info.value.reason == "insufficient_cash"
+    assert (
+        info.value.to_wire()["code"] == "ORDER_REJECTED"
+        and info.value.reason == "insufficient_cash"
+    )
     assert "insufficient_cash" in caplog.text
     broker.reject_with = None  # a retry of the same key gets the recorded rejection
     with pytest.raises(OrderRejected):
@@ -133,14 +185,22 @@ async def test_order_log_line(h: Harness, caplog: pytest.LogCaptureFixture) -> N
         await h("broker.place_order", {**LIMIT, "wait_timeout": 0})
     lines = [r.getMessage() for r in caplog.records if r.name == "bullet_trade.server.orders"]
     assert len(lines) == 1
-    for part in ("account=main", "BUY 100 000001.XSHE limit", "price=10", "order_id=o1", "status=open"):
+    for part in (
+        "account=main",
+        "BUY 100 000001.XSHE limit",
+        "price=10",
+        "order_id=o1",
+        "status=open",
+    ):
         assert part in lines[0]
 
 
 async def test_idempotent_repeat_returns_the_same_order(h: Harness, broker: FakeBroker) -> None:
     first = await h("broker.place_order", {**LIMIT, "idempotency_key": "k1", "wait_timeout": 0})
-    second = await h("broker.place_order", {**LIMIT, "idempotency_key": "k1", "wait_timeout": 0,
-                                            "order_remark": "retry"})
+    second = await h(
+        "broker.place_order",
+        {**LIMIT, "idempotency_key": "k1", "wait_timeout": 0, "order_remark": "retry"},
+    )
     assert first["order_id"] == second["order_id"] == "o1"
     assert len(broker.place_calls) == 1 and len(await broker.orders("main")) == 1
     assert h.contexts[1].log_fields["replayed"] is True
@@ -148,7 +208,10 @@ async def test_idempotent_repeat_returns_the_same_order(h: Harness, broker: Fake
 
 async def test_same_key_other_account_is_another_order(h: Harness, broker: FakeBroker) -> None:
     await h("broker.place_order", {**LIMIT, "idempotency_key": "k1", "wait_timeout": 0})
-    await h("broker.place_order", {**LIMIT, "account_key": "hedge", "idempotency_key": "k1", "wait_timeout": 0})
+    await h(
+        "broker.place_order",
+        {**LIMIT, "account_key": "hedge", "idempotency_key": "k1", "wait_timeout": 0},
+    )
     assert [a for a, _ in broker.place_calls] == ["main", "hedge"]
 
 
@@ -166,7 +229,9 @@ async def test_concurrent_duplicate_awaits_the_first(h: Harness, broker: FakeBro
     assert len(broker.place_calls) == 1
 
 
-async def test_cancelled_request_still_records_the_submission(h: Harness, broker: FakeBroker) -> None:
+async def test_cancelled_request_still_records_the_submission(
+    h: Harness, broker: FakeBroker
+) -> None:
     """A request timeout cancels the handler, not the submission: a retry learns the outcome."""
     broker.gate = asyncio.Event()
     payload = {**LIMIT, "idempotency_key": "k3", "wait_timeout": 0}
@@ -183,7 +248,10 @@ async def test_cancelled_request_still_records_the_submission(h: Harness, broker
 async def test_conflicting_fingerprint(h: Harness, broker: FakeBroker) -> None:
     await h("broker.place_order", {**LIMIT, "idempotency_key": "k1", "wait_timeout": 0})
     with pytest.raises(IdempotencyConflict) as info:
-        await h("broker.place_order", {**LIMIT, "amount": 200, "idempotency_key": "k1", "wait_timeout": 0})
+        await h(
+            "broker.place_order",
+            {**LIMIT, "amount": 200, "idempotency_key": "k1", "wait_timeout": 0},
+        )
     assert "idempotency_key" in info.value.message and "k1" in info.value.message
     assert info.value.to_wire()["code"] == "IDEMPOTENCY_CONFLICT"
     assert len(broker.place_calls) == 1
@@ -245,7 +313,9 @@ async def test_cancel_resolves_on_the_event(h: Harness, broker: FakeBroker) -> N
     out = await task
     assert out["dtype"] == "dict" and out["value"] is True and out["timed_out"] is False
     assert (out["status"], out["raw_status"]) == ("canceled", 54)
-    assert out["last_snapshot"]["order_id"] == "o7" and out["last_snapshot"]["status"] in TERMINAL_SET
+    assert (
+        out["last_snapshot"]["order_id"] == "o7" and out["last_snapshot"]["status"] in TERMINAL_SET
+    )
 
 
 async def test_cancel_event_during_the_broker_call(h: Harness, broker: FakeBroker) -> None:
@@ -259,8 +329,14 @@ async def test_cancel_event_during_the_broker_call(h: Harness, broker: FakeBroke
 async def test_cancel_times_out(h: Harness, broker: FakeBroker) -> None:
     broker.add_order("main", "o9", "000001.XSHE", OrderStatus.OPEN)
     out = await h("broker.cancel_order", {"order_id": "o9", "wait_timeout": 0.05})
-    assert out == {"dtype": "dict", "value": True, "status": "canceling", "raw_status": 51,
-                   "last_snapshot": out["last_snapshot"], "timed_out": True}
+    assert out == {
+        "dtype": "dict",
+        "value": True,
+        "status": "canceling",
+        "raw_status": 51,
+        "last_snapshot": out["last_snapshot"],
+        "timed_out": True,
+    }
     assert out["last_snapshot"]["order_id"] == "o9"
 
 
@@ -272,10 +348,18 @@ async def test_cancel_wait_zero_does_not_claim_a_timeout(h: Harness, broker: Fak
 
 async def test_cancel_not_accepted(h: Harness, broker: FakeBroker) -> None:
     assert await h("broker.cancel_order", {"order_id": "ghost"}) == {
-        "dtype": "dict", "value": False, "timed_out": False}
+        "dtype": "dict",
+        "value": False,
+        "timed_out": False,
+    }
     broker.add_order("main", "o11", "000001.XSHE", OrderStatus.FILLED)
     out = await h("broker.cancel_order", {"order_id": "o11"})
-    assert (out["value"], out["timed_out"], out["status"], out["raw_status"]) == (False, False, "filled", 56)
+    assert (out["value"], out["timed_out"], out["status"], out["raw_status"]) == (
+        False,
+        False,
+        "filled",
+        56,
+    )
     assert out["last_snapshot"]["order_id"] == "o11"
 
 

@@ -39,7 +39,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("data.history", {"security": "000001.XSHE", "start_date": "01/02/2025"}, "start_date"),
     ("data.history", {"security": "000001.XSHE", "end": 20250101}, "end"),
     ("data.history", {"security": "000001.XSHE", "end_date": "2025-01-01 25:00:00"}, "end_date"),
-    ("data.history", {"security": "000001.XSHE", "start": "2025-02-01", "end": "2025-01-01"}, "end"),
+    (
+        "data.history",
+        {"security": "000001.XSHE", "start": "2025-02-01", "end": "2025-01-01"},
+        "end",
+    ),
     ("data.history", {"security": "000001.XSHE", "fq": "both"}, "fq"),
     ("data.history", {"security": "000001.XSHE", "fields": "open,close"}, "fields"),
     ("data.history", {"security": "000001.XSHE", "fields": ["open", 3]}, "fields[1]"),
@@ -99,7 +103,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("broker.place_order", {**LIMIT, "style": {"type": "limit", "price": -1}}, "style.price"),
     ("broker.place_order", {**LIMIT, "style": {"type": "limit", "price": INF}}, "style.price"),
     ("broker.place_order", {**LIMIT, "style": {"type": "limit", "price": "10"}}, "style.price"),
-    ("broker.place_order", {**LIMIT, "style": {"type": "market", "protect_price": -2}}, "style.protect_price"),
+    (
+        "broker.place_order",
+        {**LIMIT, "style": {"type": "market", "protect_price": -2}},
+        "style.protect_price",
+    ),
     ("broker.place_order", {**LIMIT, "style": None, "price": NAN}, "price"),
     ("broker.place_order", {**LIMIT, "market": "yes"}, "market"),
     ("broker.place_order", {**LIMIT, "wait_timeout": -0.1}, "wait_timeout"),
@@ -114,7 +122,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("action", "payload", "field"), CASES)
-async def test_bad_request_names_the_field(action: str, payload: dict[str, Any], field: str) -> None:
+async def test_bad_request_names_the_field(
+    action: str, payload: dict[str, Any], field: str
+) -> None:
     broker, data = FakeBroker(), FakeData()
     state = make_state(data=data, broker=broker)
     table = build_action_table(state)
@@ -163,8 +173,17 @@ async def test_nan_count_is_absent_and_null_means_not_given() -> None:
     assert out["values"] == ["2025-01-02", "2025-01-03", "2025-01-06"]
     await table["data.history"].handler(
         make_ctx(state),
-        {"security": "000001.XSHE", "count": NAN, "start": None, "end": None, "fields": None,
-         "frequency": None, "panel": None, "skip_paused": None, "fill_paused": None},
+        {
+            "security": "000001.XSHE",
+            "count": NAN,
+            "start": None,
+            "end": None,
+            "fields": None,
+            "frequency": None,
+            "panel": None,
+            "skip_paused": None,
+            "fill_paused": None,
+        },
     )
     query = data.queries[-1]
     assert (query.count, query.start, query.frequency, query.fq) == (None, None, "1d", "pre")
