@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,17 @@ from bullet_trade.model.clock import SteppedClock, WallClock
 DEMO_STRATEGY = Path(__file__).resolve().parents[2] / "strategies" / "demo_strategy.py"
 
 
-async def run_demo(strategy: Path, runtime_dir: Path, days: int) -> Any:
-    """Server + qmt-remote client + runner on one stepped clock; returns the LiveResult."""
+async def run_demo(
+    strategy: Path, runtime_dir: Path, days: int, start: datetime | None = None
+) -> Any:
+    """Server + qmt-remote client + runner on one stepped clock; returns the LiveResult.
+
+    ``start`` defaults to 09:00 of the trading day before the last completed one.
+    """
     from bullet_trade.live.runner import run_live
     from bullet_trade.server.app import QmtServer
 
-    clock = SteppedClock(replay_start(WallClock().now().date()))
+    clock = SteppedClock(start or replay_start(WallClock().now().date()))
     config = ServerConfig(
         listen="127.0.0.1",
         port=0,
@@ -42,6 +48,7 @@ async def run_demo(strategy: Path, runtime_dir: Path, days: int) -> Any:
         runtime_dir=runtime_dir / "server",
         sim=SimConfig(clock_mode="real"),
         trade_max_wait=0.0,
+        access_log=False,
     )
     data, broker = build_backends("sim", accounts=config.accounts, sim=config.sim, clock=clock)
     async with QmtServer(config, data=data, broker=broker, clock=clock) as server:

@@ -11,6 +11,8 @@ from rich.table import Table
 from bullet_trade.model.records import AccountSnapshot, Position
 
 console = Console(highlight=False)
+if not console.is_terminal:  # piped output (CI, make demo | tee): do not squeeze tables to 80
+    console = Console(highlight=False, width=140)
 
 
 def mask_account_id(account_id: str) -> str:

@@ -59,14 +59,7 @@ def place_order_payload(
         BadRequest: invalid security, amount, price or wait (``field`` names it).
     """
     code = parse_security(security).jq
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise BadRequest(f"amount must be a positive integer, got {amount!r}", field="amount")
-    if price is not None and not (math.isfinite(price) and price > 0):
-        raise BadRequest(f"price must be a positive number, got {price!r}", field="price")
-    if not market and price is None:
-        raise BadRequest("a limit order needs a price", field="price")
-    if not (math.isfinite(wait_timeout) and wait_timeout >= 0):
-        raise BadRequest("wait_timeout must be >= 0", field="wait_timeout")
+    _validate(amount, price, market, wait_timeout)
     style: dict[str, Any] = {"type": "market" if market else "limit"}
     if price is not None:
         style["protect_price" if market else "price"] = price
@@ -88,6 +81,17 @@ def place_order_payload(
     if strategy_name:
         payload["strategy_name"] = strategy_name
     return payload
+
+
+def _validate(amount: int, price: float | None, market: bool, wait_timeout: float) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise BadRequest(f"amount must be a positive integer, got {amount!r}", field="amount")
+    if price is not None and not (math.isfinite(price) and price > 0):
+        raise BadRequest(f"price must be a positive number, got {price!r}", field="price")
+    if not market and price is None:
+        raise BadRequest("a limit order needs a price", field="price")
+    if not (math.isfinite(wait_timeout) and wait_timeout >= 0):
+        raise BadRequest("wait_timeout must be >= 0", field="wait_timeout")
 
 
 def check_place_reply(reply: Any, key: str) -> dict[str, Any]:

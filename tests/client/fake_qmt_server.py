@@ -64,7 +64,9 @@ class FakeServer:
         keepalive: int = 20,
         answer_pings: bool = True,
         ack_extra: dict[str, Any] | None = None,
+        ssl: Any = None,
     ) -> None:
+        self.ssl = ssl
         self.handler = handler or _ok_handler
         self.token = token
         self.keepalive = keepalive
@@ -77,6 +79,7 @@ class FakeServer:
         self.pings = 0
         self.ping_queue: asyncio.Queue[Any] = asyncio.Queue()
         self._server: asyncio.Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -85,7 +88,8 @@ class FakeServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def __aenter__(self) -> FakeServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.loop = asyncio.get_running_loop()
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

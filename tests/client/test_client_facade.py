@@ -13,7 +13,6 @@ from fake_qmt_server import FakeServer, routes
 from bullet_trade.client import RemoteQmtBroker, RemoteQmtProvider
 from bullet_trade.client.loop import LoopThread
 from bullet_trade.errors import AuthFailed, RequestTimeout
-from bullet_trade.wire.envelopes import dataframe_to_payload
 
 TABLE: dict[str, Any] = {
     "broker.account": {"dtype": "dict", "value": {"account_id": "1", "available_cash": 9.0}},
@@ -38,12 +37,6 @@ def server() -> Iterator[FakeServer]:
     finally:
         host.run(srv.__aexit__(None, None, None))
         host.close()
-
-
-def _server_loop_call(srv: FakeServer, coro: Any) -> Any:
-    # the server's writers belong to the server loop: send from there
-    loop = srv.sessions[0].writer.transport.get_extra_info("socket") and None
-    return loop
 
 
 def test_broker_facade_round_trip(server: FakeServer, make_config) -> None:
@@ -96,9 +89,8 @@ def test_provider_facade_ticks_run_off_the_loop(server: FakeServer, make_config)
         assert server.received[0]["payload"]["panel"] is True
         provider.subscribe_ticks(["000001.XSHE"], on_tick)
         session = server.sessions[0]
-        server_loop = session.writer.transport._loop  # noqa: SLF001 - test plumbing only
         asyncio.run_coroutine_threadsafe(
-            session.event("tick", {"symbol": "000001.XSHE", "last_price": 1.0}), server_loop
+            session.event("tick", {"symbol": "000001.XSHE", "last_price": 1.0}), server.loop
         ).result(2)
         assert got.wait(2)
         provider.unsubscribe_ticks()
@@ -124,6 +116,3 @@ def test_loop_thread_run_timeout_and_close() -> None:
         loop.run(asyncio.sleep(0))
     assert threading.active_count() == baseline
 
-
-def test_loop_thread_dataframe_helper_import() -> None:
-    assert dataframe_to_payload  # keeps the envelope import honest for the facade module

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from rawclient import RawClient
+from bullet_trade.testing.rawclient import RawClient
 from sessionkit import FakeBroker, FakeFeed, base_actions
 
 from bullet_trade.config import ServerConfig

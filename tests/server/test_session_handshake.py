@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import struct
 
-from rawclient import RawClient
+from bullet_trade.testing.rawclient import RawClient
 
 import bullet_trade
 
