@@ -224,7 +224,7 @@ def server_options(func: Any) -> Any:
 @click.command("server")
 @server_options
 @click.pass_obj
-def server_command(obj: dict[str, Any], ready_file: Path | None, **flags: Any) -> None:
+def server_command(obj: dict[str, Any], /, ready_file: Path | None, **flags: Any) -> None:
     """Run the server beside miniQMT (or on the simulated exchange)."""
     env = obj["env"]
     try:

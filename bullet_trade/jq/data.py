@@ -79,7 +79,7 @@ def _select(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     return cast(pd.DataFrame, out[fields])
 
 
-def get_price(  # noqa: PLR0917 - JoinQuant's positional signature
+def get_price(
     security: str | Sequence[str], start_date: Any = None, end_date: Any = None,
               frequency: str = "daily", fields: Any = None, skip_paused: bool = False,
               fq: str | None = "pre", count: int | None = None, panel: bool = True,
@@ -123,7 +123,7 @@ def _recent(security: str, count: int, unit: str, fields: list[str], *, skip_pau
     return _select(frame, fields)
 
 
-def attribute_history(  # noqa: PLR0917 - JoinQuant's positional signature
+def attribute_history(
     security: str, count: int, unit: str = "1d", fields: Any = None,
                       skip_paused: bool = True, df: bool = True, fq: str | None = "pre"
                       ) -> pd.DataFrame | dict[str, np.ndarray]:
@@ -135,7 +135,7 @@ def attribute_history(  # noqa: PLR0917 - JoinQuant's positional signature
     return {name: frame[name].to_numpy() for name in frame.columns}
 
 
-def history(  # noqa: PLR0917 - JoinQuant's positional signature
+def history(
     count: int, unit: str = "1d", field: str = "avg",
             security_list: Sequence[str] | None = None, df: bool = True,
             skip_paused: bool = False, fq: str | None = "pre"

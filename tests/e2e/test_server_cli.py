@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -25,8 +26,18 @@ def _wait_for_file(path: Path, proc: subprocess.Popen[str], limit: float = 30.0)
     raise AssertionError("server did not become ready")
 
 
+async def _account_over_the_wire(port: int) -> dict:
+    client = await RawClient.connect(port)
+    await client.send({"type": "handshake", "token": "t0k", "protocol": 1, "features": []})
+    assert (await client.recv())["type"] == "handshake_ack"
+    await client.request("broker.account", {}, id="a")
+    account = await client.reply_to("a")
+    await client.close()
+    return account
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM delivery differs on Windows")
-async def test_server_process_serves_and_stops_cleanly(tmp_path: Path) -> None:
+def test_server_process_serves_and_stops_cleanly(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bullet_trade", "server", "--listen", "127.0.0.1", "--port", "0",
@@ -36,13 +47,8 @@ async def test_server_process_serves_and_stops_cleanly(tmp_path: Path) -> None:
     )
     try:
         info = _wait_for_file(ready, proc)
-        client = await RawClient.connect(info["port"])
-        await client.send({"type": "handshake", "token": "t0k", "protocol": 1, "features": []})
-        assert (await client.recv())["type"] == "handshake_ack"
-        await client.request("broker.account", {}, id="a")
-        account = await client.reply_to("a")
+        account = asyncio.run(_account_over_the_wire(info["port"]))
         assert account["payload"]["value"]["account_id"] == "123456"
-        await client.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from bullet_trade.testing.rawclient import RawClient
 from sessionkit import FakeBroker, FakeFeed, base_actions
 
 from bullet_trade.config import ServerConfig
 from bullet_trade.model.clock import ManualClock
 from bullet_trade.server.app import QmtServer, ServerStatus
 from bullet_trade.server.context import ActionSpec, RequestContext
+from bullet_trade.testing.rawclient import RawClient
 
 
 def _server(**kw: Any) -> QmtServer:

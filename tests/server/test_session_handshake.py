@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import struct
 
-from bullet_trade.testing.rawclient import RawClient
-
 import bullet_trade
+from bullet_trade.testing.rawclient import RawClient
 
 
 async def test_handshake_ack_shape(make_server, connect) -> None:
