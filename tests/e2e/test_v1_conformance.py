@@ -185,3 +185,16 @@ async def test_history_carries_timestamps(raw: RawClient) -> None:
         "2026-11-20 00:00:00", "2026-11-23 00:00:00", "2026-11-24 00:00:00"]
     assert payload["index_columns"] == ["time"] and payload["index_type"] == "DatetimeIndex"
     assert all(isinstance(r[1], float) and r[1] > 0 for r in payload["records"])
+
+
+async def test_snapshot_live_current_and_security_info(raw: RawClient) -> None:
+    snap = (await call(raw, "s1", "data.snapshot", {"security": "000001.SZ"}))["payload"]
+    assert snap["sid"] == "000001.XSHE" and snap["last_price"] > 0
+    assert snap["dt"].startswith("2026-11-24 10:00")
+    live = (await call(raw, "s2", "data.live_current", {"security": "600000.XSHG"}))["payload"]
+    assert live["low_limit"] < live["last_price"] < live["high_limit"] and live["paused"] is False
+    info = (await call(raw, "s3", "data.security_info", {"security": "510300.XSHG"}))["payload"]
+    assert info["dtype"] == "dict" and info["value"]["type"] == "etf"
+    assert info["code"] == "510300.XSHG" and info["qmt_code"] == "510300.SH"
+    err = await call(raw, "s4", "data.snapshot", {"security": "12345"})
+    assert err["code"] == "BAD_REQUEST" and err["field"] == "security"
