@@ -6,6 +6,7 @@ Defaults are documented on each field and mirrored in ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,50 @@ class SimConfig:
             )
 
 
+#: Scopes a token may hold: market data, trading (every ``broker.*`` action), administration.
+TOKEN_SCOPES = frozenset({"data", "trade", "admin"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenGrant:
+    """One named token of the server and what it may do.
+
+    Attributes:
+        name: label used in logs and the audit log (the secret itself is never logged).
+        token: the shared secret (excluded from ``repr``).
+        scopes: subset of :data:`TOKEN_SCOPES`.
+        accounts: account keys this token may use; ``None`` means every configured account.
+    """
+
+    name: str
+    token: str = field(repr=False)
+    scopes: frozenset[str] = TOKEN_SCOPES
+    accounts: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a token needs a non-empty name")
+        if not self.token:
+            raise ValueError(f"token {self.name!r} has an empty secret")
+        unknown = sorted(set(self.scopes) - TOKEN_SCOPES)
+        if unknown:
+            raise ValueError(
+                f"token {self.name!r}: unknown scope(s) {unknown}; use {sorted(TOKEN_SCOPES)}"
+            )
+
+
+def _check_allowlist(entries: tuple[str, ...]) -> None:
+    """Fail closed: every entry must be an IPv4/IPv6 address or CIDR network."""
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"invalid allowlist entry {entry!r}: expected an IPv4/IPv6 address or CIDR "
+                "(hostnames are not accepted)"
+            ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
     """``bullet-trade server``.
@@ -90,11 +135,28 @@ class ServerConfig:
             disables it.
         access_log: one log line per request.
         sim: simulated exchange settings (``server_type == "sim"``).
+        tls_cert / tls_key: PEM certificate chain and private key; TLS (1.2+) is on when set
+            (both or neither).
+        tokens: named tokens with scopes and accounts (``--tokens-file``); ``token``, when
+            set, is added as a token named ``default`` with every scope and account.
+        allowlist: IPv4/IPv6 addresses and CIDR networks allowed to connect; empty allows
+            everyone. An invalid entry is a ``ValueError`` (fail closed).
+        max_pending: connections that have not completed the handshake, allowed at once
+            (counted apart from ``max_connections`` so strangers cannot crowd out sessions).
+        auth_fail_limit: failed handshakes from one IP before it is banned; 0 disables bans.
+        auth_ban_seconds: how long a ban lasts.
+        auth_delay: delay before answering the second failed handshake of an IP (the first
+            is answered at once); it doubles with each further failure, up to
+            ``auth_delay_max``.
+        rate_limit / rate_burst: requests per second a session may send on average, and the
+            burst allowed above that (token bucket); ``rate_limit == 0`` disables it.
+        audit_log: write ``<runtime_dir>/logs/audit.log`` (off by default for embedded and
+            test servers; ``bullet-trade server`` turns it on unless ``--no-audit-log``).
     """
 
     listen: str = "0.0.0.0"
     port: int = DEFAULT_PORT
-    token: str = ""
+    token: str = field(default="", repr=False)
     enable_data: bool = True
     enable_broker: bool = True
     accounts: tuple[AccountConfig, ...] = ()
@@ -111,12 +173,25 @@ class ServerConfig:
     idle_timeout: float | None = None
     access_log: bool = True
     sim: SimConfig = field(default_factory=SimConfig)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tokens: tuple[TokenGrant, ...] = ()
+    allowlist: tuple[str, ...] = ()
+    max_pending: int = 32
+    auth_fail_limit: int = 5
+    auth_ban_seconds: float = 300.0
+    auth_delay: float = 0.25
+    auth_delay_max: float = 4.0
+    rate_limit: float = 200.0
+    rate_burst: int = 1000
+    audit_log: bool = False
 
     def __post_init__(self) -> None:
         if not (0 <= self.port <= 65535):
             raise ValueError(f"port must be 0..65535, got {self.port}")
-        if not self.token:
+        if not self.token and not self.tokens:
             raise ValueError("a token is required")
+        self._check_security()
         _positive("request_timeout", self.request_timeout)
         _positive("handshake_timeout", self.handshake_timeout)
         if self.idle_timeout is not None and (
@@ -130,6 +205,27 @@ class ServerConfig:
             raise ValueError(f"duplicate account keys in {keys}")
         if self.server_type not in ("sim", "qmt"):
             raise ValueError(f"server_type must be sim or qmt, not {self.server_type!r}")
+
+    def _check_security(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key must be given together")
+        _check_allowlist(self.allowlist)
+        names = [grant.name for grant in self.tokens]
+        if len(names) != len(set(names)) or (self.token and "default" in names):
+            raise ValueError(f"duplicate token names in {names} (--token is named 'default')")
+        if self.max_connections < 1 or self.max_pending < 1:
+            raise ValueError("max_connections and max_pending must be >= 1")
+        if self.auth_fail_limit < 0 or self.rate_burst < 1:
+            raise ValueError("auth_fail_limit must be >= 0 and rate_burst >= 1")
+        for name in ("auth_ban_seconds", "auth_delay", "auth_delay_max", "rate_limit"):
+            value = getattr(self, name)
+            if value < 0 or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    def token_grants(self) -> tuple[TokenGrant, ...]:
+        """Every accepted token: ``token`` (as ``default``, unrestricted) then ``tokens``."""
+        legacy = (TokenGrant(name="default", token=self.token),) if self.token else ()
+        return legacy + self.tokens
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

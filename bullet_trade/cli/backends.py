@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 
 from bullet_trade.adapters.contracts import Broker, DataProvider
 from bullet_trade.cli.env import ConfigError
@@ -11,6 +13,8 @@ from bullet_trade.model.clock import Clock
 from bullet_trade.model.records import AccountConfig
 
 DEFAULT_SIM_ACCOUNT = AccountConfig(key="main", account_id="sim-000001")
+#: File of the simulated broker's persistent state, inside the server's runtime directory.
+SIM_STATE_FILE = "sim_state.sqlite3"
 
 
 def xtquant_available() -> bool:
@@ -28,17 +32,48 @@ def build_backends(
     accounts: tuple[AccountConfig, ...],
     sim: SimConfig,
     clock: Clock,
+    runtime_dir: Path | None = None,
 ) -> tuple[DataProvider, Broker]:
-    """Data and broker adapters for ``server_type`` (``sim`` or ``qmt``)."""
+    """Data and broker adapters for ``server_type`` (``sim`` or ``qmt``).
+
+    With ``runtime_dir`` the simulated broker persists its accounts, orders, trades and
+    positions in ``runtime_dir / SIM_STATE_FILE``; without it, state lives in memory.
+    """
     if server_type == "sim":
         from bullet_trade.adapters.sim import build_sim_backend
 
-        return build_sim_backend(sim, list(accounts or (DEFAULT_SIM_ACCOUNT,)), clock)
+        state_path = runtime_dir / SIM_STATE_FILE if runtime_dir is not None else None
+        return build_sim_backend(
+            sim, list(accounts or (DEFAULT_SIM_ACCOUNT,)), clock, state_path=state_path
+        )
     if server_type == "qmt":
-        if not xtquant_available():
-            raise ConfigError(
-                "--server-type qmt needs the xtquant SDK (Windows, miniQMT installed and "
-                "logged in); use --server-type sim on other machines"
-            )
-        raise ConfigError("the qmt backend is not part of this build yet; use --server-type sim")
+        return _build_qmt(accounts, sim, clock)
     raise ConfigError(f"unknown --server-type {server_type!r} (choose sim or qmt)")
+
+
+#: Environment switch: ``BT_FAKE_XTQUANT=1`` with ``--server-type qmt`` serves the qmt adapters
+#: on the built-in fake xtquant (driven by the simulator) instead of the real SDK (demos, CI).
+FAKE_XTQUANT_ENV = "BT_FAKE_XTQUANT"
+
+
+def _build_qmt(
+    accounts: tuple[AccountConfig, ...], sim: SimConfig, clock: Clock
+) -> tuple[DataProvider, Broker]:
+    """The miniQMT adapters (real xtquant, or the fake when ``BT_FAKE_XTQUANT=1``)."""
+    from bullet_trade.errors import BackendUnavailable
+
+    if not accounts:
+        raise ConfigError(
+            "--server-type qmt needs --accounts alias=fund_account_id (QMT_SERVER_ACCOUNTS)"
+        )
+    if os.environ.get(FAKE_XTQUANT_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+        from bullet_trade.testing.fake_xtquant.backend import build_fake_qmt_backend
+
+        _, data, broker = build_fake_qmt_backend(sim, accounts, clock, tick_interval=3.0)
+        return data, broker
+    from bullet_trade.adapters.qmt import build_qmt_backend
+
+    try:
+        return build_qmt_backend(accounts, data_path=accounts[0].data_path, clock=clock)
+    except BackendUnavailable as exc:
+        raise ConfigError(str(exc)) from None

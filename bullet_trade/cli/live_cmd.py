@@ -1,4 +1,10 @@
-"""``bullet-trade live STRATEGY``: run a JoinQuant-style strategy on a broker."""
+"""``bullet-trade live STRATEGY``: run a JoinQuant-style strategy on a broker.
+
+Settings, highest precedence first: command-line flags > ``--env-file FILE`` (global or on
+this command) > the process environment > ``./.env``. Variables read here: ``DEFAULT_BROKER``,
+``RUNTIME_DIR``, ``LOG_DIR``, ``LOG_LEVEL``, ``TRADE_MAX_WAIT_TIME``, ``STRATEGY_NAME`` and,
+for ``qmt-remote``, ``QMT_SERVER_*`` (see ``bullet_trade.client.envconfig``).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +22,13 @@ import click
 from bullet_trade.adapters.contracts import Broker, DataProvider
 from bullet_trade.cli.backends import DEFAULT_SIM_ACCOUNT, build_backends
 from bullet_trade.cli.display import console, orders_table, positions_table
-from bullet_trade.cli.env import ConfigError, get_str
+from bullet_trade.cli.env import ConfigError, get_float, get_str, load_environment
 from bullet_trade.cli.logs import setup_logging
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import BulletTradeError
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.clock import Clock, SteppedClock, WallClock
+from bullet_trade.model.records import AccountConfig
 
 log = logging.getLogger("bullet_trade.live")
 
@@ -36,6 +43,16 @@ class LiveOptions:
     clock: str  # real | replay
     start: datetime | None
     days: int | None
+    trade_max_wait: float = 0.0
+    strategy_name: str = "bullet-trade"
+
+
+def live_config(options: LiveOptions) -> Any:
+    """The runner's LiveConfig. A replayed clock never waits for fills in wall time."""
+    from bullet_trade.live.config import LiveConfig
+
+    wait = options.trade_max_wait if options.clock == "real" else 0.0
+    return LiveConfig(trade_max_wait=wait, strategy_name=options.strategy_name)
 
 
 def replay_start(today: date) -> datetime:
@@ -89,6 +106,7 @@ async def run_strategy(options: LiveOptions, env: Mapping[str, str]) -> Any:
     from bullet_trade.live.runner import run_live
 
     clock = make_clock(options)
+    config = live_config(options)
     max_days = (
         options.days if options.days is not None else (2 if options.clock == "replay" else None)
     )
@@ -103,23 +121,39 @@ async def run_strategy(options: LiveOptions, env: Mapping[str, str]) -> Any:
                 account_key=key,
                 runtime_dir=live_dir,
                 max_days=max_days,
+                config=config,
             )
-    if options.broker == "sim":
-        sim = SimConfig(clock_mode="real")
-        data, broker = build_backends("sim", accounts=(DEFAULT_SIM_ACCOUNT,), sim=sim, clock=clock)
-        return await run_live(
-            options.strategy,
-            broker=broker,
-            data=data,
-            clock=clock,
-            account_key=DEFAULT_SIM_ACCOUNT.key,
-            runtime_dir=live_dir,
-            max_days=max_days,
-        )
-    raise ConfigError(
-        "--broker qmt (in-process miniQMT) is not part of this build yet; "
-        "run `bullet-trade server` on the QMT machine and use --broker qmt-remote"
+    data, broker, key = local_backends(options, env, clock)
+    return await run_live(
+        options.strategy,
+        broker=broker,
+        data=data,
+        clock=clock,
+        account_key=key,
+        runtime_dir=live_dir,
+        max_days=max_days,
+        config=config,
     )
+
+
+def local_backends(
+    options: LiveOptions, env: Mapping[str, str], clock: Clock
+) -> tuple[DataProvider, Broker, str]:
+    """In-process backends: the simulator (state kept in ``<runtime-dir>/sim``) or miniQMT
+    (``QMT_ACCOUNT_ID``; a clear ConfigError where xtquant or the adapter is missing)."""
+    if options.broker == "sim":
+        account = DEFAULT_SIM_ACCOUNT
+        sim = SimConfig(clock_mode="real")
+    else:
+        account_id = get_str(env, "QMT_ACCOUNT_ID")
+        if account_id is None:
+            raise ConfigError("--broker qmt needs QMT_ACCOUNT_ID (the miniQMT fund account)")
+        account = AccountConfig(key="main", account_id=account_id,
+                                data_path=get_str(env, "QMT_DATA_PATH"))
+        sim = SimConfig()
+    data, broker = build_backends(options.broker, accounts=(account,), sim=sim, clock=clock,
+                                  runtime_dir=options.runtime_dir / "sim")
+    return data, broker, account.key
 
 
 def print_result(result: Any) -> None:
@@ -149,6 +183,12 @@ def print_result(result: Any) -> None:
 )
 @click.option("--start", type=click.DateTime(), default=None, help="Replay start moment.")
 @click.option("--days", type=int, default=None, help="Stop after N trading days.")
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="dotenv file; overrides the process environment and ./.env (flags still win).",
+)
 @click.pass_obj
 def live_command(
     obj: dict[str, Any],
@@ -159,14 +199,27 @@ def live_command(
     clock: str,
     start: datetime | None,
     days: int | None,
+    env_file: Path | None,
 ) -> int:
     """Run STRATEGY (a JoinQuant-style .py file)."""
-    env = obj["env"]
+    try:
+        env = load_environment(env_file) if env_file is not None else obj["env"]
+        options = _options(env, strategy, broker, runtime_dir, clock, start, days)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    runtime = options.runtime_dir
+    logs = Path(log_dir or get_str(env, "LOG_DIR", str(runtime / "logs")) or runtime / "logs")
+    setup_logging(logs, level=get_str(env, "LOG_LEVEL", "INFO") or "INFO", filename="live.log")
+    return _execute(options, env)
+
+
+def _options(env: Mapping[str, str], strategy: Path, broker: str | None,
+             runtime_dir: str | None, clock: str, start: datetime | None, days: int | None
+             ) -> LiveOptions:
+    """Merge flags over the environment (raises ConfigError / ClickException)."""
     if not strategy.is_file():
         raise click.ClickException(f"strategy file not found: {strategy}")
     runtime = Path(runtime_dir or get_str(env, "RUNTIME_DIR", "runtime") or "runtime")
-    logs = Path(log_dir or get_str(env, "LOG_DIR", str(runtime / "logs")) or runtime / "logs")
-    setup_logging(logs, level=get_str(env, "LOG_LEVEL", "INFO") or "INFO", filename="live.log")
     options = LiveOptions(
         strategy=strategy.resolve(),
         broker=broker or get_str(env, "DEFAULT_BROKER", "qmt-remote") or "qmt-remote",
@@ -174,12 +227,20 @@ def live_command(
         clock=clock,
         start=start,
         days=days,
+        trade_max_wait=max(get_float(env, "TRADE_MAX_WAIT_TIME", 0.0), 0.0),
+        strategy_name=get_str(env, "STRATEGY_NAME", strategy.stem) or strategy.stem,
     )
     if options.broker not in BROKERS:
         raise click.ClickException(f"DEFAULT_BROKER={options.broker!r}: choose one of {BROKERS}")
+    return options
+
+
+def _execute(options: LiveOptions, env: Mapping[str, str]) -> int:
+    from bullet_trade.live.lock import RuntimeDirLocked
+
     try:
         result = asyncio.run(run_strategy(options, env))
-    except (ConfigError, BulletTradeError) as exc:
+    except (ConfigError, BulletTradeError, RuntimeDirLocked) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         return 0

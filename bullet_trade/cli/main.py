@@ -34,13 +34,17 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
 
 
 def _register() -> None:
+    from bullet_trade.cli.cert_cmd import cert_command
     from bullet_trade.cli.demo_cmd import demo_command
+    from bullet_trade.cli.helper_cmd import helper_command
     from bullet_trade.cli.live_cmd import live_command
     from bullet_trade.cli.server_cmd import server_command
 
     cli.add_command(server_command)
     cli.add_command(live_command)
     cli.add_command(demo_command)
+    cli.add_command(cert_command)
+    cli.add_command(helper_command)
 
 
 _register()

@@ -27,8 +27,11 @@ from bullet_trade.cli.env import (
     parse_accounts,
 )
 from bullet_trade.cli.logs import setup_logging
+from bullet_trade.cli.security_opts import banner_lines, security_options, security_settings
 from bullet_trade.config import DEFAULT_PORT, ServerConfig, SimConfig
+from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.clock import WallClock
+from bullet_trade.server.security.tls import SecuritySetupError
 
 log = logging.getLogger("bullet_trade.server")
 
@@ -62,8 +65,9 @@ def build_server_config(
     """ServerConfig from flags and environment; the bool says the token was generated."""
     listen = _pick(flags, "listen", get_str(env, "QMT_SERVER_LISTEN", "0.0.0.0"))
     token = _pick(flags, "token", get_str(env, "QMT_SERVER_TOKEN"))
+    security = security_settings(flags, env)
     generated = False
-    if not token:
+    if not token and not security["tokens"]:
         if not _is_loopback(listen):
             raise ConfigError(
                 f"no token: set --token or QMT_SERVER_TOKEN before listening on {listen} "
@@ -104,6 +108,7 @@ def build_server_config(
         trade_max_wait=get_float(env, "TRADE_MAX_WAIT_TIME", 16.0),
         access_log=_pick(flags, "access_log", get_bool(env, "QMT_SERVER_ACCESS_LOG", True)),
         sim=build_sim_config(flags, env),
+        **security,
     )
     return config, generated
 
@@ -114,7 +119,11 @@ async def serve(config: ServerConfig, *, ready_file: Path | None, show_token: bo
 
     clock = WallClock()
     data, broker = build_backends(
-        config.server_type, accounts=config.accounts, sim=config.sim, clock=clock
+        config.server_type,
+        accounts=config.accounts,
+        sim=config.sim,
+        clock=clock,
+        runtime_dir=config.runtime_dir,
     )
     server = QmtServer(
         config,
@@ -162,13 +171,11 @@ async def _print_banner(config: ServerConfig, port: int, broker: Any, show_token
     ]
     console.print(
         f"[bold]bullet-trade server[/bold] listening on {config.listen}:{port} "
-        f"backend={config.server_type} services={','.join(services)} TLS=off"
+        f"backend={config.server_type} services={','.join(services)} "
+        f"TLS={'on' if config.tls_cert else 'off'}"
     )
-    if not _is_loopback(config.listen):
-        console.print(
-            "[bold red]WARNING: listening on a non-loopback address without TLS; "
-            "the token and orders travel in plaintext.[/bold red]"
-        )
+    for line in banner_lines(config, _is_loopback(config.listen)):
+        console.print(line)
     if show_token:
         console.print(f"generated token (shown once, not logged): [bold]{config.token}[/bold]")
     if broker is not None:
@@ -223,6 +230,7 @@ def server_options(func: Any) -> Any:
 
 @click.command("server")
 @server_options
+@security_options
 @click.pass_obj
 def server_command(obj: dict[str, Any], /, ready_file: Path | None, **flags: Any) -> None:
     """Run the server beside miniQMT (or on the simulated exchange)."""
@@ -238,5 +246,6 @@ def server_command(obj: dict[str, Any], /, ready_file: Path | None, **flags: Any
     )
     try:
         asyncio.run(serve(config, ready_file=ready_file, show_token=generated))
-    except ConfigError as exc:
+    except (ConfigError, SecuritySetupError, BackendUnavailable) as exc:
+        # BackendUnavailable: miniQMT not running / not logged in at startup (no traceback)
         raise click.ClickException(str(exc)) from None

@@ -25,11 +25,17 @@ from bullet_trade.client.link import Link, spawn
 from bullet_trade.client.transport import OpenedLink, close_writer, connect_with_timeout
 from bullet_trade.config import ClientConfig
 from bullet_trade.errors import BulletTradeError, ConnectionLost
-from bullet_trade.wire.messages import Event, Handshake
+from bullet_trade.wire.errors import MalformedMessage
+from bullet_trade.wire.messages import Event, Handshake, parse_server_message
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], Any]
+
+#: The negotiated event-stream extension (persistent ``seq``, replay by ``broker.events``).
+EVENTS_EXTENSION = "events.v1"
+#: Page size of ``broker.events`` replays.
+REPLAY_PAGE = 1000
 
 #: Actions that change broker state; never retried by :meth:`AsyncConnection.read`.
 NON_IDEMPOTENT_ACTIONS = frozenset({"broker.place_order", "broker.cancel_order"})
@@ -93,6 +99,7 @@ class AsyncConnection:
         self._server_features: tuple[str, ...] = ()
         self._granted_extensions: tuple[str, ...] = ()
         self._handler_tasks: set[asyncio.Task[Any]] = set()
+        self._held: list[Event] | None = None  # pushes held back while replaying
 
     # ------------------------------------------------------------------ properties
 
@@ -158,13 +165,19 @@ class AsyncConnection:
         if self.closed:  # closed while we were connecting
             await close_writer(opened.writer)
             raise ConnectionLost("the connection was closed", details={"sent": False})
-        self._adopt(opened)
+        replay_from = self._adopt(opened)
+        if replay_from is not None:
+            await self._replay_events(replay_from)
 
-    def _adopt(self, opened: OpenedLink) -> None:
+    def _adopt(self, opened: OpenedLink) -> int | None:
+        """Install the link; returns the seq to replay events after, or ``None``."""
         ack = opened.ack
         if self._server_instance and ack.server_instance != self._server_instance:
             log.warning("server restarted (instance %s -> %s)", self._server_instance,
                         ack.server_instance)
+        replay_from = self._replay_start(ack.extensions, ack.last_seq)
+        if replay_from is not None:
+            self._held = []  # set before the reader starts: no push can slip past the replay
         self._server_instance = ack.server_instance
         self._session_id = ack.session_id
         self._server_features = ack.features
@@ -182,6 +195,57 @@ class AsyncConnection:
         link.start()
         log.info("connected to %s:%s (session %s)", self._config.host, self._config.port,
                  ack.session_id)
+        return replay_from
+
+    def _replay_start(self, extensions: tuple[str, ...], server_seq: int | None) -> int | None:
+        """Where the event replay of a new link starts (``None``: no replay).
+
+        The first link only starts tracking at the server's ``last_seq``. A later link
+        replays everything after the last seq seen; a server whose journal went backwards
+        (a new journal file) is replayed from its beginning.
+        """
+        if EVENTS_EXTENSION not in extensions or server_seq is None:
+            return None
+        if self._last_seq is None:
+            self._last_seq = server_seq
+            return None
+        if server_seq < self._last_seq:
+            log.warning("server event journal restarted (seq %d < %d); replaying it all",
+                        server_seq, self._last_seq)
+            self._last_seq = 0
+        return self._last_seq
+
+    @property
+    def last_seq(self) -> int | None:
+        """Highest event ``seq`` delivered to listeners (``events.v1`` only)."""
+        return self._last_seq
+
+    async def _replay_events(self, since: int) -> None:
+        """Fetch and deliver the events missed since ``since``, then the held-back pushes.
+
+        Every event is delivered at most once and in ``seq`` order. On failure the link is
+        down; the next connect replays again from the last delivered seq.
+        """
+        try:
+            while True:
+                reply = await self.request(
+                    "broker.events", {"since_seq": since, "limit": REPLAY_PAGE}
+                )
+                events = _replayed(reply)
+                for event in events:
+                    self._deliver(event)
+                if not events or not isinstance(reply, dict) or not reply.get("more"):
+                    break
+                since = events[-1].seq or since
+            log.info("replayed missed events up to seq %s", self._last_seq)
+        except ConnectionLost:
+            raise
+        except BulletTradeError as exc:
+            log.warning("cannot replay missed events (%s): %s", exc.code, exc.message)
+        finally:
+            held, self._held = self._held or [], None
+            for event in held:
+                self._deliver(event)
 
     async def close(self) -> None:
         """Close for good: pending requests fail with ``ConnectionLost``; tasks are awaited."""
@@ -344,6 +408,12 @@ class AsyncConnection:
         return remove
 
     def _dispatch_event(self, message: Event) -> None:
+        if self._held is not None and message.seq is not None:
+            self._held.append(message)
+            return
+        self._deliver(message)
+
+    def _deliver(self, message: Event) -> None:
         if message.seq is not None:
             if self._last_seq is not None and message.seq <= self._last_seq:
                 return  # replayed or duplicated (events.v1)
@@ -372,3 +442,19 @@ class AsyncConnection:
 
 async def _await(awaitable: Any) -> None:
     await awaitable
+
+
+def _replayed(reply: Any) -> list[Event]:
+    """The ``event`` frames of a ``broker.events`` reply (malformed ones are skipped)."""
+    frames = reply.get("events") if isinstance(reply, dict) else None
+    out: list[Event] = []
+    for frame in frames if isinstance(frames, list) else []:
+        try:
+            message = parse_server_message(frame) if isinstance(frame, dict) else None
+        except MalformedMessage:
+            message = None
+        if isinstance(message, Event):
+            out.append(message)
+        else:
+            log.warning("ignoring a malformed replayed event: %r", frame)
+    return out

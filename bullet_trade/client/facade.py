@@ -18,7 +18,7 @@ from bullet_trade.client.broker import AsyncRemoteBroker
 from bullet_trade.client.connection import AsyncConnection
 from bullet_trade.client.envconfig import client_config_from_env
 from bullet_trade.client.loop import LoopThread
-from bullet_trade.client.provider import AsyncRemoteProvider, DateLike
+from bullet_trade.client.provider import PROVIDER_EXTENSIONS, AsyncRemoteProvider, DateLike
 from bullet_trade.config import ClientConfig
 
 A = TypeVar("A")
@@ -165,6 +165,7 @@ class RemoteQmtProvider(_SyncClient[AsyncRemoteProvider]):
     """Blocking market-data client (own connection). See :class:`AsyncRemoteProvider`."""
 
     _thread_name = "bullet-trade-data"
+    _extensions = PROVIDER_EXTENSIONS
 
     def _build(self, conn: AsyncConnection) -> AsyncRemoteProvider:
         return AsyncRemoteProvider(conn)

@@ -2,6 +2,8 @@
 contract over the network, plus the v1-shaped methods the sync facade forwards to.
 
 Every data action is idempotent, so every call may be retried once after a reconnect.
+``data.history`` replies are decoded from the v1 envelope or, when the connection negotiated
+``history.columnar.v1`` (:data:`PROVIDER_EXTENSIONS`), from the columnar encoding.
 Tick subscriptions are reference counted per symbol: the server is asked to stop a symbol only
 when its last local subscriber leaves (the published client shared them blindly, W-P7).
 """
@@ -27,6 +29,7 @@ from bullet_trade.client.convert import (
 )
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import HistoryQuery, Quote, SecurityInfo
+from bullet_trade.wire import columnar
 from bullet_trade.wire.envelopes import payload_to_dataframe
 from bullet_trade.wire.messages import Event
 
@@ -36,6 +39,18 @@ TickCallback = Callable[[dict[str, Any]], Any]
 DateLike = str | date | datetime | pd.Timestamp | None
 
 _MINUTE = ("m", "minute")
+
+#: Extensions a data connection should ask for: bulk history in the columnar encoding
+#: (:mod:`bullet_trade.wire.columnar`); a v1 server ignores the request.
+PROVIDER_EXTENSIONS: tuple[str, ...] = (columnar.EXTENSION,)
+
+
+def history_frame(reply: Any) -> pd.DataFrame:
+    """Decode a ``data.history`` reply: the columnar encoding when the server used it
+    (negotiated), else the v1 dataframe envelope."""
+    if columnar.is_columnar(reply):
+        return columnar.columnar_to_dataframe(reply)
+    return payload_to_dataframe(reply)
 
 
 def _format_date(value: DateLike, frequency: str) -> str | None:
@@ -127,7 +142,7 @@ class AsyncRemoteProvider:
             "fill_paused": fill_paused, "pre_factor_ref_date": None,
         }
         reply = await self._conn.read("data.history", payload)
-        return restore_time_index(payload_to_dataframe(reply))
+        return restore_time_index(history_frame(reply))
 
     async def get_trade_days(
         self, start_date: DateLike = None, end_date: DateLike = None, count: int | None = None

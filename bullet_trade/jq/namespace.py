@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bullet_trade.jq import api, data, objects
+from bullet_trade.jq import api, data, extras, objects, reference
 from bullet_trade.jq.log import log
 from bullet_trade.model.enums import OrderStatus
 
@@ -23,12 +23,15 @@ _API_FUNCTIONS = (
     api.set_slippage, api.set_universe, api.record,
     data.get_price, data.attribute_history, data.history, data.get_current_data,
     data.get_trade_days, data.get_security_info,
+    extras.order_percent, extras.order_target_percent, extras.subscribe, extras.unsubscribe,
+    extras.unsubscribe_all, extras.send_msg, extras.set_message_handler,
+    reference.get_bars, reference.get_all_securities, reference.get_index_stocks,
 )
 
 _API_TYPES = (
     objects.MarketOrderStyle, objects.LimitOrderStyle, objects.OrderCost, objects.PerTrade,
     objects.FixedSlippage, objects.PriceRelatedSlippage, objects.StepRelatedSlippage,
-    objects.Order, objects.Trade,
+    objects.Order, objects.Trade, objects.Tick,
 )
 
 

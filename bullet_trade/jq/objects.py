@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from datetime import datetime as DateTime
 from typing import Any
 
 from bullet_trade.model.enums import OrderStatus
+from bullet_trade.model.records import Quote
 
 
 class GlobalBag:
@@ -148,6 +150,38 @@ class SecurityUnitData:
         return self.security
 
 
+@dataclass(frozen=True)
+class Tick:
+    """JoinQuant-like tick handed to ``handle_tick(context, tick)``."""
+
+    code: str
+    datetime: DateTime
+    current: float
+    high: float
+    low: float
+    volume: int
+    money: float
+    high_limit: float
+    low_limit: float
+    bids: tuple[tuple[float, int], ...] = ()
+    asks: tuple[tuple[float, int], ...] = ()
+
+    @property
+    def security(self) -> str:
+        return self.code
+
+    @property
+    def last_price(self) -> float:
+        return self.current
+
+    @classmethod
+    def from_quote(cls, quote: Quote) -> Tick:
+        return cls(code=quote.security.jq, datetime=quote.dt, current=quote.last_price,
+                   high=quote.high, low=quote.low, volume=quote.volume, money=quote.money,
+                   high_limit=quote.high_limit, low_limit=quote.low_limit,
+                   bids=tuple(quote.bids), asks=tuple(quote.asks))
+
+
 class Settings:
     """Values recorded by ``set_benchmark``/``set_option``/``set_order_cost``/...; they are kept
     for the strategy to read back but do not change live trading (the broker charges real fees).
@@ -160,6 +194,7 @@ class Settings:
         self.slippage: Any = None
         self.universe: list[str] = []
         self.records: list[tuple[datetime | None, dict[str, float]]] = []
+        self.message_handler: Any = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ class LiveConfig:
             skipped with a warning (a job ran too long, the machine slept).
         strategy_name: sent to the broker with every order.
         g_file: name of the ``g`` pickle inside the runtime directory.
+        state_file: name of the run state (``live_state.json``) inside the runtime directory.
+        trade_max_wait: seconds ``order()`` waits for a final status after submission
+            (``TRADE_MAX_WAIT_TIME``); 0 returns at once, the ``Order`` is updated in place.
+        max_subscriptions: tick subscription limit of one strategy.
     """
 
     sessions: tuple[tuple[time, time], ...] = DEFAULT_SESSIONS
@@ -37,6 +41,9 @@ class LiveConfig:
     max_lateness: float = 60.0
     strategy_name: str = "bullet-trade"
     g_file: str = "g.pkl"
+    state_file: str = "live_state.json"
+    trade_max_wait: float = 0.0
+    max_subscriptions: int = 100
 
     def __post_init__(self) -> None:
         if not self.sessions:
@@ -50,6 +57,10 @@ class LiveConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not (math.isfinite(self.trade_max_wait) and self.trade_max_wait >= 0):
+            raise ValueError(f"trade_max_wait must be >= 0, got {self.trade_max_wait!r}")
+        if self.max_subscriptions < 1:
+            raise ValueError("max_subscriptions must be at least 1")
 
     @property
     def open_time(self) -> time:

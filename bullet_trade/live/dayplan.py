@@ -29,6 +29,9 @@ class Hooks:
     before_trading_start: Callable[..., Any] | None = None
     handle_data: Callable[..., Any] | None = None
     after_trading_end: Callable[..., Any] | None = None
+    after_code_changed: Callable[..., Any] | None = None
+    on_strategy_end: Callable[..., Any] | None = None
+    handle_tick: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -27,6 +27,9 @@ HOOK_NAMES = (
     "before_trading_start",
     "handle_data",
     "after_trading_end",
+    "after_code_changed",
+    "on_strategy_end",
+    "handle_tick",
 )
 
 

@@ -125,3 +125,15 @@ class OrderBook:
 
     def owns(self, order_id: str) -> bool:
         return order_id in self._orders
+
+    def at_broker(self, order: Order) -> bool:
+        """Whether ``order`` has a broker id (it was not refused locally, outcome known)."""
+        return not order.order_id.startswith(("local-", "unknown-"))
+
+    def restore(self, record: OrderRecord) -> Order:
+        """Re-adopt one of our orders found at the broker after a restart."""
+        found = self._orders.get(record.order_id)
+        if found is not None:
+            apply_record(found, record)
+            return found
+        return self.add_submitted(record, None, record.created_at)

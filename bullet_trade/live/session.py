@@ -21,8 +21,10 @@ from bullet_trade.live.context import Context
 from bullet_trade.live.orders import OrderBook
 from bullet_trade.live.planner import OrderIntent
 from bullet_trade.live.portfolio import Portfolio
+from bullet_trade.live.runstate import RunStateStore
 from bullet_trade.live.schedule import JobRegistry
 from bullet_trade.live.state import GStore
+from bullet_trade.live.ticks import TickFeed
 from bullet_trade.live.trading import submit_intent
 from bullet_trade.model.clock import Clock
 from bullet_trade.model.codes import Security
@@ -50,6 +52,10 @@ class LiveSession:
         self.settings = Settings()
         self.book = OrderBook(account_key)
         self.gstore = GStore(runtime_dir / config.g_file)
+        self.state_store = RunStateStore(runtime_dir / config.state_file)
+        self.state = self.state_store.load()
+        self.ticks = TickFeed(data, config.max_subscriptions)
+        self.messages: list[str] = []
         self.context = Context(self, clock.now())
         self._portfolio: Portfolio | None = None
         self._stale = True
@@ -79,8 +85,8 @@ class LiveSession:
     async def refresh_portfolio(self) -> Portfolio:
         """Fetch the account from the broker and rebuild ``context.portfolio``."""
         snapshot = await self.broker.account(self.account_key)
-        starting = self._portfolio.starting_cash if self._portfolio else None
-        self._portfolio = Portfolio(snapshot, starting)
+        self._portfolio = Portfolio(snapshot, self.state.starting_cash)
+        self.state.starting_cash = self._portfolio.starting_cash
         self._stale = False
         return self._portfolio
 
@@ -95,9 +101,21 @@ class LiveSession:
     async def submit(self, intent: OrderIntent) -> Order | None:
         return await submit_intent(self, intent)
 
+    def save(self) -> None:
+        """Persist ``g`` and ``live_state.json`` (today's broker order ids included)."""
+        self.gstore.save(self.g.snapshot())
+        ours = [o.order_id for o in self.book.today() if self.book.at_broker(o)]
+        self.state.order_ids = list(dict.fromkeys([*self.state.order_ids, *ours]))
+        self.state.subscriptions = [s.jq for s in self.ticks.securities]
+        self.state_store.save(self.state)
+
     def close(self) -> None:
-        """Stop reacting to broker events and stop the strategy thread."""
+        """Stop reacting to broker events, drop tick subscriptions, stop the strategy thread."""
         self._closed = True
+        remove = getattr(self.broker, "remove_listener", None)
+        if remove is not None:
+            remove(self._on_broker_event)
+        self.ticks.unsubscribe()
         self.thread.close()
 
     # ------------------------------------------------------------------ strategy thread side

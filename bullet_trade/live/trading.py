@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -66,7 +67,38 @@ async def submit_intent(session: LiveSession, intent: OrderIntent) -> Order | No
                                 add_time=now)
     log.info("order placed: %s %s %d @ %s (%s) id=%s", command.security.jq, command.side.value,
              command.amount, command.price, command.order_type.value, record.order_id)
-    return book.add_submitted(record, intent.style, now)
+    order = book.add_submitted(record, intent.style, now)
+    if session.config.trade_max_wait > 0:
+        await wait_final(session, order, session.config.trade_max_wait)
+    return order
+
+
+async def wait_final(session: LiveSession, order: Order, timeout: float) -> None:
+    """Poll the broker until ``order`` is final or ``timeout`` seconds (event loop time)
+    passed. Broker events usually finish it earlier; polling covers backends without events."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while order.status.is_open:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            log.info("order %s still %s after %.1fs", order.order_id, order.status.value, timeout)
+            return
+        await asyncio.sleep(min(remaining, 0.2))
+        record = await session.broker.order(session.account_key, order.order_id)
+        if record is not None:
+            session.book.apply(record)
+
+
+async def restore_orders(session: LiveSession, order_ids: list[str]) -> int:
+    """After a restart: take back today's orders of this strategy from the broker."""
+    wanted = set(order_ids)
+    if not wanted:
+        return 0
+    found = [r for r in await session.broker.orders(session.account_key) if r.order_id in wanted]
+    for record in found:
+        session.book.restore(record)
+    log.info("restored %d of %d orders of today from the broker", len(found), len(wanted))
+    return len(found)
 
 
 async def refresh_orders(session: LiveSession) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from bullet_trade.model.codes import Exchange, Security
@@ -70,6 +71,67 @@ def _sz_board(s: str) -> Board:
 def is_tradable(security: Security) -> bool:
     """Indices cannot be traded."""
     return board_of(security) is not Board.INDEX
+
+
+# --------------------------------------------------------------------------- fund products
+
+
+class FundKind(str, enum.Enum):
+    """Funds whose rules differ from a plain stock ETF (T+1, ±10 %)."""
+
+    GOLD = "gold"  # T+0
+    BOND = "bond"  # T+0
+    MONEY = "money"  # T+0
+    CROSS_BORDER = "cross_border"  # QDII / cross-border, T+0
+    GROWTH_BOARD = "growth_board"  # tracks a ChiNext / STAR index: ±20 %
+
+
+#: Explicit products (xtquant.md 4.3, 4.4). Codes not listed fall back to the SH prefixes
+#: below; any other fund is a plain stock ETF.
+FUND_PRODUCTS: dict[str, FundKind] = {
+    "518880.XSHG": FundKind.GOLD,
+    "518800.XSHG": FundKind.GOLD,
+    "159934.XSHE": FundKind.GOLD,
+    "159937.XSHE": FundKind.GOLD,
+    "511010.XSHG": FundKind.BOND,
+    "511260.XSHG": FundKind.BOND,
+    "159972.XSHE": FundKind.BOND,
+    "511880.XSHG": FundKind.MONEY,
+    "511990.XSHG": FundKind.MONEY,
+    "159001.XSHE": FundKind.MONEY,
+    "513100.XSHG": FundKind.CROSS_BORDER,
+    "513500.XSHG": FundKind.CROSS_BORDER,
+    "159920.XSHE": FundKind.CROSS_BORDER,
+    "159941.XSHE": FundKind.CROSS_BORDER,
+    "159915.XSHE": FundKind.GROWTH_BOARD,
+    "159949.XSHE": FundKind.GROWTH_BOARD,
+    "159952.XSHE": FundKind.GROWTH_BOARD,
+    "588000.XSHG": FundKind.GROWTH_BOARD,
+    "588080.XSHG": FundKind.GROWTH_BOARD,
+}
+
+_SH_FUND_KIND_PREFIXES = (
+    ("518", FundKind.GOLD),
+    ("511", FundKind.BOND),  # bond and money-market ETFs: both T+0
+    ("513", FundKind.CROSS_BORDER),
+    ("588", FundKind.GROWTH_BOARD),  # STAR ETFs
+)
+
+_T0_FUNDS = frozenset({FundKind.GOLD, FundKind.BOND, FundKind.MONEY, FundKind.CROSS_BORDER})
+
+
+def fund_kind(security: Security) -> FundKind | None:
+    """The special kind of a fund (table, then SH prefixes), ``None`` for a plain ETF or a
+    security that is not a fund."""
+    if board_of(security) is not Board.FUND:
+        return None
+    kind = FUND_PRODUCTS.get(security.jq)
+    if kind is not None or security.exchange is not Exchange.SH:
+        return kind
+    for prefix, prefix_kind in _SH_FUND_KIND_PREFIXES:
+        if security.symbol.startswith(prefix):
+            return prefix_kind
+    return None
 
 
 # --------------------------------------------------------------------------- lots
@@ -156,8 +218,18 @@ def is_on_tick(security: Security, price: float) -> bool:
     return abs(round_price(security, price) - price) < 1e-9
 
 
-def limit_ratio(security: Security, *, is_st: bool = False) -> float | None:
-    """Daily price-limit ratio, or ``None`` when there is no limit (indices)."""
+#: Main-board ST / *ST stocks: ±5 % before this day, ±10 % from it (xtquant.md 4.3).
+ST_LIMIT_CHANGE = date(2025, 7, 7)
+
+
+def limit_ratio(
+    security: Security, *, is_st: bool = False, on: date | None = None
+) -> float | None:
+    """Daily price-limit ratio, or ``None`` when there is no limit (indices).
+
+    ``is_st`` matters for main-board stocks only (ChiNext/STAR ST stocks keep ±20 %): ±5 %
+    on days before :data:`ST_LIMIT_CHANGE`, ±10 % from it; ``on=None`` means today's rule.
+    """
     board = board_of(security)
     if board is Board.INDEX:
         return None
@@ -165,19 +237,26 @@ def limit_ratio(security: Security, *, is_st: bool = False) -> float | None:
         return 0.20
     if board is Board.BSE:
         return 0.30
-    # main-board ST stocks moved from ±5% to ±10% in July 2025 (xtquant.md 4.3)
+    if board is Board.FUND and fund_kind(security) is FundKind.GROWTH_BOARD:
+        return 0.20
+    if is_st and board is Board.MAIN and on is not None and on < ST_LIMIT_CHANGE:
+        return 0.05
     return 0.10
 
 
 def price_limits(
-    security: Security, pre_close: float, *, is_st: bool = False
+    security: Security, pre_close: float, *, is_st: bool = False, on: date | None = None
 ) -> tuple[float, float]:
-    """(low_limit, high_limit) for a previous close, rounded half-up to the tick."""
-    ratio = limit_ratio(security, is_st=is_st)
+    """(low_limit, high_limit) for a previous close: the exact decimal product
+    ``pre_close × (1 ± ratio)`` rounded half-up to the tick (no float error at half ticks)."""
+    ratio = limit_ratio(security, is_st=is_st, on=on)
     if ratio is None:
         return (0.0, float("inf"))
-    high = round_price(security, pre_close * (1 + ratio))
-    low = round_price(security, pre_close * (1 - ratio))
+    pre = Decimal(repr(float(pre_close)))
+    step = Decimal(repr(ratio))
+    quantum = Decimal(1).scaleb(-price_decimals(security))
+    high = float((pre * (1 + step)).quantize(quantum, rounding=ROUND_HALF_UP))
+    low = float((pre * (1 - step)).quantize(quantum, rounding=ROUND_HALF_UP))
     return (max(low, tick_size(security)), high)
 
 
@@ -200,6 +279,23 @@ def protect_price(
     cage = min(last * 0.98, last - 10 * tick)
     raw = max(last * (1 - percent), cage, low_limit)
     return _ceil_tick(security, raw)
+
+
+_CAGED_BOARDS = frozenset({Board.MAIN, Board.CHINEXT, Board.STAR})
+
+
+def has_price_cage(security: Security) -> bool:
+    """Whether continuous-trading orders are limited to the price cage (main board, ChiNext
+    and STAR stocks; xtquant.md 4.3)."""
+    return board_of(security) in _CAGED_BOARDS
+
+
+def in_price_cage(price_ticks: int, benchmark_ticks: int, *, is_buy: bool) -> bool:
+    """Price-cage test in whole ticks, exact: a buy must be ≤ max(102 % of the benchmark,
+    benchmark + 10 ticks), a sell ≥ min(98 %, benchmark − 10 ticks)."""
+    if is_buy:
+        return price_ticks * 100 <= max(benchmark_ticks * 102, (benchmark_ticks + 10) * 100)
+    return price_ticks * 100 >= min(benchmark_ticks * 98, (benchmark_ticks - 10) * 100)
 
 
 def _floor_tick(security: Security, price: float) -> float:
@@ -245,5 +341,6 @@ class FeeSchedule:
 
 
 def is_t0(security: Security) -> bool:
-    """Whether shares bought today may be sold today (simplified: convertible bonds only)."""
-    return board_of(security) is Board.BOND
+    """Whether shares bought today may be sold today: convertible bonds, and gold, bond,
+    money-market and cross-border funds (see :func:`fund_kind`); everything else is T+1."""
+    return board_of(security) is Board.BOND or fund_kind(security) in _T0_FUNDS

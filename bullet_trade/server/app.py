@@ -27,7 +27,10 @@ from bullet_trade.config import ServerConfig
 from bullet_trade.model.clock import Clock
 from bullet_trade.server.context import ActionSpec, ServerState
 from bullet_trade.server.push import TickFanout
-from bullet_trade.server.session import Session
+from bullet_trade.server.reliability import Reliability
+from bullet_trade.server.security import Security
+from bullet_trade.server.security.gate import admit
+from bullet_trade.server.session import Session, SessionState
 from bullet_trade.server.tasks import cancel_tasks, wait_tasks
 
 logger = logging.getLogger("bullet_trade.server")
@@ -55,6 +58,10 @@ class QmtServer:
         clock: the server clock (handed to handlers through the state).
         actions: the action table; ``None`` builds the standard one with
             ``bullet_trade.server.handlers.build_action_table``.
+
+    Raises:
+        SecuritySetupError: (a ``ValueError``) unusable TLS certificate/key or tokens; the
+            server never listens with a security setting it could not apply.
     """
 
     def __init__(
@@ -66,6 +73,7 @@ class QmtServer:
         clock: Clock,
         actions: Mapping[str, ActionSpec] | None = None,
     ) -> None:
+        self._security = Security.from_config(config)
         self._state = ServerState(
             config=config,
             clock=clock,
@@ -73,8 +81,9 @@ class QmtServer:
             broker=broker if config.enable_broker else None,
             server_instance=secrets.token_hex(8),
         )
+        self._reliability = Reliability(config)  # journal at runtime_dir/journal.sqlite3
         self._actions: Mapping[str, ActionSpec] = (
-            actions if actions is not None else _default_actions(self._state)
+            actions if actions is not None else _default_actions(self._state, self._reliability)
         )
         self._fanout = TickFanout(self._state.data) if self._state.data is not None else None
         self._server: asyncio.base_events.Server | None = None
@@ -85,6 +94,10 @@ class QmtServer:
     @property
     def state(self) -> ServerState:
         return self._state
+
+    @property
+    def security(self) -> Security:
+        return self._security
 
     @property
     def status(self) -> ServerStatus:
@@ -113,22 +126,37 @@ class QmtServer:
             raise RuntimeError(f"cannot start a server that is {self._status.value}")
         self._status = ServerStatus.STARTING
         config = self._state.config
-        await self._call_backends("start")
+        await self._reliability.open(self._state.broker)
+        try:
+            await self._call_backends("start")
+        except BaseException:
+            await self._reliability.close()
+            raise
+        await self._reliability.reconcile()
+        tls = self._security.ssl_context
         try:
             self._server = await asyncio.start_server(
-                self._on_connect, host=config.listen, port=config.port
+                self._on_connect,
+                host=config.listen,
+                port=config.port,
+                ssl=tls,
+                # a peer stuck in the TLS handshake is bounded like one stuck before ours
+                ssl_handshake_timeout=config.handshake_timeout if tls is not None else None,
             )
         except BaseException:
             self._status = ServerStatus.STOPPED
             await self._call_backends("stop")
+            await self._reliability.close()
+            self._security.close()
             self._stopped.set()
             raise
         self._status = ServerStatus.RUNNING
         logger.info(
-            "listening on %s:%s (features=%s, instance=%s)",
+            "listening on %s:%s (features=%s, tls=%s, instance=%s)",
             config.listen,
             self.port,
             ",".join(self._state.features()) or "-",
+            "on" if tls is not None else "off",
             self._state.server_instance,
         )
 
@@ -154,7 +182,9 @@ class QmtServer:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._server.wait_closed(), grace)
             await self._call_backends("stop")
+            await self._reliability.close()
         finally:
+            self._security.close()
             self._status = ServerStatus.STOPPED
             self._stopped.set()
             logger.info("server stopped")
@@ -178,8 +208,13 @@ class QmtServer:
         if self._status is not ServerStatus.RUNNING:
             writer.transport.abort()
             return
+        pending = sum(1 for s in self._connections if s.status is SessionState.HANDSHAKE)
+        if not admit(self._security, writer, pending):
+            return
         session = Session(
-            reader, writer, state=self._state, actions=self._actions, fanout=self._fanout
+            reader, writer, state=self._state, actions=self._actions, fanout=self._fanout,
+            events=self._reliability.events,
+            security=self._security,
         )
         task = asyncio.current_task()
         assert task is not None  # always inside the task asyncio created for us
@@ -233,9 +268,11 @@ class QmtServer:
                 logger.exception("stopping backend %s failed", type(backend).__name__)
 
 
-def _default_actions(state: ServerState) -> Mapping[str, ActionSpec]:
+def _default_actions(state: ServerState, reliability: Reliability) -> Mapping[str, ActionSpec]:
     """The standard table from ``bullet_trade.server.handlers`` (imported lazily, so the I/O
     layer can be used and tested with any table)."""
     handlers = importlib.import_module("bullet_trade.server.handlers")
-    build: Callable[[ServerState], Mapping[str, ActionSpec]] = handlers.build_action_table
-    return build(state)
+    build: Callable[[ServerState, Reliability], Mapping[str, ActionSpec]] = (
+        handlers.build_action_table
+    )
+    return build(state, reliability)

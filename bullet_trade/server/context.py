@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bullet_trade.adapters.contracts import Broker, DataProvider
-from bullet_trade.config import ServerConfig
+from bullet_trade.config import ServerConfig, TokenGrant
+from bullet_trade.errors import Forbidden
 from bullet_trade.model.clock import Clock
 
 
@@ -91,6 +92,22 @@ class RequestContext:
     # filled in by handlers for the access log
     account_key: str | None = None
     log_fields: dict[str, Any] = field(default_factory=dict)
+    # the token that opened the session (None: unrestricted, e.g. in handler unit tests)
+    grant: TokenGrant | None = None
+
+    def authorize_account(self, account_key: str) -> None:
+        """Security hook: account resolvers call this *before* touching the broker.
+
+        Raises:
+            Forbidden: the session's token is bound to other accounts (field ``account_key``).
+        """
+        grant = self.grant
+        if grant is not None and grant.accounts is not None and account_key not in grant.accounts:
+            self.log_fields["denied_account"] = account_key  # for the audit log
+            raise Forbidden(
+                f"token {grant.name!r} may not use account {account_key!r} (无权使用该账户)",
+                field="account_key",
+            )
 
 
 Handler = Callable[[RequestContext, dict[str, Any]], Awaitable[Any]]

@@ -9,6 +9,8 @@ outcome                        message
 handler returned               ``response`` with the request id
 action not in the table        ``UNSUPPORTED`` "unknown action: <action>"
 service disabled               ``UNSUPPORTED`` "<service> service is disabled"
+token lacks the scope          ``FORBIDDEN`` (see ``server/security/tokens.py``)
+account not bound to the token ``FORBIDDEN`` (field ``account_key``)
 handler timed out              ``spec.on_timeout`` (``REQUEST_TIMEOUT`` / ``SUBMIT_UNKNOWN``)
 ``BulletTradeError``           its ``to_wire()`` fields
 any other exception            ``INTERNAL`` (traceback in the server log)
@@ -26,11 +28,13 @@ from typing import Any
 from bullet_trade.errors import (
     ERROR_CLASSES,
     BulletTradeError,
+    Forbidden,
     InternalError,
     RequestTimeout,
     Unsupported,
 )
 from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
+from bullet_trade.server.security.tokens import account_allowed, required_scope
 from bullet_trade.wire.messages import ErrorMessage, Response
 
 logger = logging.getLogger("bullet_trade.server.dispatch")
@@ -75,8 +79,10 @@ class Dispatcher:
         spec = self._actions.get(ctx.action)
         try:
             spec = self._check(ctx.action, spec)
+            _authorize(ctx, spec)
             timeout = self._timeout(spec, payload)
             result = await asyncio.wait_for(spec.handler(ctx, payload), timeout)
+            _recheck_account(ctx)
         except asyncio.TimeoutError:
             expired = self._timeout_error(spec, timeout)
             return error_reply(ctx.request_id, expired), "timeout"
@@ -121,6 +127,30 @@ class Dispatcher:
             f"request timed out after {timeout:g} s (请求超时); the server stopped waiting "
             "for the backend"
         )
+
+
+def _authorize(ctx: RequestContext, spec: ActionSpec) -> None:
+    """Scope check before the handler runs.
+
+    Raises:
+        Forbidden: the session's token lacks the scope the action needs.
+    """
+    grant = ctx.grant
+    scope = required_scope(ctx.action, spec.service)
+    if grant is not None and scope is not None and scope not in grant.scopes:
+        raise Forbidden(
+            f"token {grant.name!r} lacks scope {scope!r} required by {ctx.action} "
+            "(令牌无此权限)",
+            field="action",
+        )
+
+
+def _recheck_account(ctx: RequestContext) -> None:
+    """Defence in depth: handlers must call ``ctx.authorize_account`` before using the
+    broker; if one resolved a forbidden account without doing so, its result is withheld."""
+    if ctx.account_key is not None and not account_allowed(ctx.grant, ctx.account_key):
+        logger.error("handler of %s skipped authorize_account (bug)", ctx.action)
+        ctx.authorize_account(ctx.account_key)
 
 
 def log_access(

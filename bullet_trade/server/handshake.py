@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 import bullet_trade
+from bullet_trade.config import TokenGrant
 from bullet_trade.errors import AuthFailed, BulletTradeError, ServerBusy
 from bullet_trade.server.context import ServerState
+from bullet_trade.server.security.tokens import TokenRegistry
 from bullet_trade.wire.messages import Handshake, HandshakeAck
 
 #: Largest frame accepted before authentication (a stranger cannot make us buffer 32 MiB).
 PRE_AUTH_MAX_FRAME = 64 * 1024
 
 #: Protocol extensions this server can grant (see shared/spec/extensions.md).
-SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        "events.v1",
+        "history.columnar.v1",  # bullet_trade.wire.columnar.EXTENSION
+    }
+)
 
 
 def new_session_id() -> str:
@@ -22,25 +28,23 @@ def new_session_id() -> str:
     return "s" + secrets.token_hex(6)
 
 
-def token_matches(presented: object, expected: str) -> bool:
-    """Constant-time comparison of UTF-8 bytes; a non-string token never matches."""
-    if not isinstance(presented, str):
-        return False
-    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+def check_handshake(
+    state: ServerState, handshake: Handshake, tokens: TokenRegistry
+) -> TokenGrant | BulletTradeError:
+    """The token grant of ``handshake``, or the error refusing it.
 
-
-def check_handshake(state: ServerState, handshake: Handshake) -> BulletTradeError | None:
-    """Why ``handshake`` must be refused, or ``None`` when the session may be registered.
-
-    The caller registers the session (``state.sessions += 1``) right after a ``None`` with no
-    ``await`` in between, so the limit check and the registration are atomic on the loop.
+    The token is matched in constant time against every configured token
+    (:class:`~bullet_trade.server.security.tokens.TokenRegistry`). The caller registers the
+    session (``state.sessions += 1``) right after a grant with no ``await`` in between, so the
+    limit check and the registration are atomic on the loop.
     """
-    if not token_matches(handshake.token, state.config.token):
+    grant = tokens.authenticate(handshake.token)
+    if grant is None:
         return AuthFailed("token mismatch (token 不匹配)")
     limit = state.config.max_connections
     if state.sessions >= limit:
         return ServerBusy(f"connection limit reached: {limit} sessions (连接数达到上限)")
-    return None
+    return grant
 
 
 def granted_extensions(requested: tuple[str, ...]) -> tuple[str, ...]:

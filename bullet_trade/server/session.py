@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from bullet_trade.errors import BadRequest, BulletTradeError, Unsupported
+from bullet_trade.config import TokenGrant
+from bullet_trade.errors import AuthFailed, BadRequest, BulletTradeError, RateLimited, Unsupported
 from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
 from bullet_trade.server.dispatch import Dispatcher, error_reply, log_access
+from bullet_trade.server.events import EXTENSION as EVENTS_EXTENSION
+from bullet_trade.server.events import EventHub
 from bullet_trade.server.handshake import (
     PRE_AUTH_MAX_FRAME,
     SUPPORTED_EXTENSIONS,
@@ -38,6 +42,9 @@ from bullet_trade.server.handshake import (
 )
 from bullet_trade.server.outbox import Outbox
 from bullet_trade.server.push import TickFanout
+from bullet_trade.server.security import Security
+from bullet_trade.server.security.allowlist import parse_peer_ip
+from bullet_trade.server.security.audit import audit_request
 from bullet_trade.server.tasks import bounded, cancel_tasks, spawn
 from bullet_trade.wire.codec import decode_json
 from bullet_trade.wire.errors import FrameTooLarge, WireError
@@ -83,6 +90,7 @@ class Session:
         state: process-wide services and counters.
         actions: the action table.
         fanout: the tick fan-out, or ``None`` when the data service is disabled.
+        security: tokens, throttling, rate limit and audit of the server.
     """
 
     def __init__(
@@ -93,6 +101,8 @@ class Session:
         state: ServerState,
         actions: Mapping[str, ActionSpec],
         fanout: TickFanout | None,
+        security: Security,
+        events: EventHub | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -100,7 +110,14 @@ class Session:
         self._config = state.config
         self._fanout = fanout
         self._dispatcher = Dispatcher(state, actions)
-        self._peer = _format_peer(writer.get_extra_info("peername"))
+        self._events = events  # events.v1 hub (attached at handshake when granted)
+        peername = writer.get_extra_info("peername")
+        self._peer = _format_peer(peername)
+        ip = parse_peer_ip(peername[0] if isinstance(peername, tuple) else None)
+        self._peer_ip = str(ip) if ip is not None else self._peer
+        self._security = security
+        self._grant: TokenGrant | None = None
+        self._bucket = security.rate_limiter()
         self._session_id = new_session_id()
         self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
         self._outbox = Outbox(
@@ -194,6 +211,11 @@ class Session:
         if self._status is SessionState.OPEN:
             self._outbox.push_tick(symbol, event)
 
+    def push_event(self, event: Event) -> None:
+        """events.v1 hub entry point: queue a journaled broker event (never dropped)."""
+        if self._status is SessionState.OPEN:
+            self._outbox.send(event)
+
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
@@ -225,13 +247,31 @@ class Session:
         except WireError as exc:
             self._send_error(BadRequest(f"handshake expected: {exc.message}", field=exc.field))
             return False
-        refusal = check_handshake(self._state, handshake)
-        if refusal is not None:
-            logger.info("%s: handshake refused: %s", self._peer, refusal.code)
-            self._send_error(refusal, handshake.id)
+        outcome = check_handshake(self._state, handshake, self._security.tokens)
+        if isinstance(outcome, AuthFailed):
+            await self._auth_failed(outcome, handshake.id)
             return False
+        if isinstance(outcome, BulletTradeError):
+            logger.info("%s: handshake refused: %s", self._peer, outcome.code)
+            self._send_error(outcome, handshake.id)
+            return False
+        self._security.throttle.record_success(self._peer_ip)
+        self._grant = outcome
         self._open(handshake)
         return True
+
+    async def _auth_failed(self, error: AuthFailed, handshake_id: Any) -> None:
+        """Throttle: wait (exponentially longer per failure of this IP) before answering;
+        the failure that reaches the limit bans the IP (its next connections are closed)."""
+        delay, banned = self._security.throttle.record_failure(self._peer_ip)
+        audit = self._security.audit
+        audit.record("auth", peer=self._peer, outcome="failed", reason="token mismatch")
+        if banned:
+            seconds = self._config.auth_ban_seconds
+            audit.record("ban", peer=self._peer_ip, outcome="banned", seconds=seconds)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._send_error(error, handshake_id)
 
     async def _first_frame(self) -> bytes | None:
         """The first frame body, or ``None`` at EOF. Extra frames are kept for later."""
@@ -252,13 +292,22 @@ class Session:
         granted = granted_extensions(handshake.extensions)
         self._extensions = frozenset(granted)
         self._decoder.set_max_size(self._config.max_frame_size)
-        self._outbox.send(build_ack(self._state, self._session_id, granted))
+        ack = build_ack(self._state, self._session_id, granted)
+        if self._events is not None and EVENTS_EXTENSION in granted:
+            ack = dataclasses.replace(ack, last_seq=self._events.last_seq)
+            self._events.attach(self)  # no await since last_seq was read: no gap, no repeat
+        self._outbox.send(ack)
+        token = self._grant.name if self._grant is not None else "-"
         logger.info(
-            "%s: session %s opened (account=%s, client=%s)",
+            "%s: session %s opened (token=%s, account=%s, client=%s)",
             self._peer,
             self._session_id,
+            token,
             self._account_key or "-",
             handshake.client_version or "-",
+        )
+        self._security.audit.record(
+            "auth", peer=self._peer, outcome="ok", token=token, session=self._session_id
         )
 
     async def _serve(self) -> None:
@@ -311,6 +360,8 @@ class Session:
             self._state.sessions -= 1
         if self._fanout is not None:
             self._fanout.remove_sink(self)
+        if self._events is not None:
+            self._events.detach(self)
         self._subs.clear()
         flushed = False
         try:
@@ -342,6 +393,16 @@ class Session:
         if isinstance(message, Ping):
             self._outbox.send(Pong(id=message.id))
         elif isinstance(message, Request):
+            retry_after = self._bucket.acquire()
+            if retry_after is not None:
+                self._send_error(
+                    RateLimited(
+                        f"too many requests; retry after {retry_after:.3f} s (请求过于频繁)",
+                        retry_after=round(retry_after, 3),
+                    ),
+                    message.id,
+                )
+                return
             spawn(
                 self._run_request(message),
                 name=f"request {self._session_id} {message.action[:40]}",
@@ -359,9 +420,14 @@ class Session:
     async def _run_request(self, request: Request) -> None:
         started = time.monotonic()
         ctx = RequestContext(
-            state=self._state, session=self, request_id=request.id, action=request.action
+            state=self._state,
+            session=self,
+            request_id=request.id,
+            action=request.action,
+            grant=self._grant,
         )
         reply, status = await self._dispatcher.execute(ctx, request.payload)
+        audit_request(self._security.audit, ctx, request.payload, reply, status)
         # v1: a request without a (truthy) id gets no response; its errors are still sent
         wanted = isinstance(reply, ErrorMessage) or bool(request.id)
         if wanted and not self._outbox.send(reply) and self._status is SessionState.OPEN:

@@ -22,6 +22,7 @@ from bullet_trade.model.records import (
     PlaceOrder,
     TradeExecuted,
 )
+from bullet_trade.model.rules import tick_size
 
 WEDNESDAY = datetime(2026, 3, 18, 10, 15)
 THURSDAY = datetime(2026, 3, 19, 10, 15)
@@ -152,9 +153,22 @@ async def test_resting_limit_order_and_cancel() -> None:
 async def test_marketable_limit_fills_at_last() -> None:
     sim = make()
     quote = await sim.data.quote(PUFA)
-    order = await sim.buy(PUFA, 300, price=quote.high_limit)
+    price = round(quote.last_price + 0.1, 2)  # inside the price cage (+10 ticks)
+    order = await sim.buy(PUFA, 300, price=price)
     assert order.status is OrderStatus.FILLED and order.avg_fill_price == quote.last_price
-    assert order.order_price == quote.high_limit
+    assert order.order_price == price
+
+
+async def test_price_cage_sh_rejects_sz_accepts() -> None:
+    sim = make()
+    sh = await sim.data.quote(PUFA)
+    with pytest.raises(OrderRejected) as info:
+        await sim.buy(PUFA, 100, price=sh.high_limit)
+    assert info.value.reason == "outside_price_cage"
+    sz = await sim.data.quote(PINGAN)
+    assert (await sim.buy(PINGAN, 100, price=sz.high_limit)).filled == 100
+    etf = parse_security("510300.XSHG")  # funds have no cage
+    assert (await sim.buy(etf, 100, price=(await sim.data.quote(etf)).high_limit)).filled == 100
 
 
 async def test_resting_order_fills_when_price_comes() -> None:
@@ -372,7 +386,8 @@ async def test_cash_and_cost_conservation() -> None:
         for i, code in enumerate(codes):
             quote = await sim.data.quote(code)
             amount = 10 * (step + 1) if code is BOND else (200 + 100 * ((step + i) % 3))
-            price = quote.high_limit if (step + i) % 2 else quote.low_limit
+            caged = min(quote.high_limit, round(quote.last_price + 10 * tick_size(code), 3))
+            price = caged if (step + i) % 2 else quote.low_limit
             order = await sim.buy(code, amount, price=price)
             if order.status is OrderStatus.OPEN and step % 2:
                 await sim.broker.cancel_order("main", order.order_id)

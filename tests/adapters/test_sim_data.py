@@ -122,7 +122,8 @@ async def test_limits_ticks_and_lots_over_a_long_path() -> None:
         assert (rest["high"] >= rest[["open", "close"]].max(axis=1)).all()
         scaled = df[["open", "close", "high", "low"]].to_numpy() * 10**decimals
         assert np.allclose(scaled, np.round(scaled), atol=1e-6)
-        assert ((df["volume"] % 100 == 0) & (df["volume"] > 0)).all()
+        assert (df["volume"] % 100 == 0).all()
+        assert ((df["volume"] > 0) | (df["paused"] == 1)).all()
         if security in (PINGAN, CATL):
             # jumps beyond the limit are clamped to it: limit-up and limit-down days exist
             assert (np.isclose(rest["close"].to_numpy(), limits[:, 1])).any()
@@ -347,3 +348,23 @@ async def test_one_year_of_daily_bars_is_fast() -> None:
     df = await data.history(q(parse_security("601888.XSHG"), count=250))
     assert len(df) == 250
     assert loop.time() - started < 1.0
+
+
+async def test_scheduled_suspension_days_are_flat_and_untradable() -> None:
+    """Synthetic stocks have a few deterministic suspension days: flat bars, zero volume,
+    ``paused`` set, and the same days for the same seed."""
+    data, _ = make(now=datetime(2026, 12, 31, 10, 0))
+    security = parse_security("002999.XSHE")
+    df = await data.history(q(security, start=datetime(2015, 1, 1)))
+    halted = df[df["paused"] == 1]
+    assert 0 < len(halted) < 40
+    assert (halted["volume"] == 0).all()
+    assert (halted["open"] == halted["close"]).all() and (halted["high"] == halted["low"]).all()
+    previous = df["close"].shift(1)[df["paused"] == 1]
+    assert (halted["close"] == previous).all()
+    again, _ = make(now=datetime(2026, 12, 31, 10, 0))
+    assert (await again.history(q(security, start=datetime(2015, 1, 1))))["paused"].equals(
+        df["paused"]
+    )
+    known = await data.history(q(PINGAN, start=datetime(2015, 1, 1)))
+    assert (known["paused"] == 0).all()

@@ -43,8 +43,26 @@ ServerFactory = Callable[..., Awaitable[Running]]
 
 
 @pytest.fixture
-async def start_server(tmp_path: Any) -> AsyncIterator[ServerFactory]:
+def backend() -> str:
+    """Backend behind the server: ``sim`` here; a test module may override this fixture
+    with ``params=["sim", "qmt-fake"]`` to run against the qmt adapters on the fake xtquant."""
+    return "sim"
+
+
+def _backends(backend: str, sim: SimConfig, clock: ManualClock, cleanup: list[Any]) -> Any:
+    if backend == "sim":
+        return build_sim_backend(sim, list(ACCOUNTS), clock)
+    from bullet_trade.testing.fake_xtquant.backend import build_fake_qmt_backend, remove_fake
+
+    exchange, data, broker = build_fake_qmt_backend(sim, ACCOUNTS, clock)
+    cleanup.append(lambda: remove_fake(exchange))
+    return data, broker
+
+
+@pytest.fixture
+async def start_server(tmp_path: Any, backend: str) -> AsyncIterator[ServerFactory]:
     started: list[QmtServer] = []
+    cleanup: list[Any] = []
 
     async def start(**overrides: Any) -> Running:
         sim = SimConfig(clock_mode="real", **overrides.pop("sim", {}))
@@ -53,7 +71,7 @@ async def start_server(tmp_path: Any) -> AsyncIterator[ServerFactory]:
             listen="127.0.0.1", port=0, token=TOKEN, accounts=ACCOUNTS, runtime_dir=tmp_path,
             sim=sim, trade_max_wait=2.0, access_log=False, **overrides,
         )
-        data, broker = build_sim_backend(sim, list(ACCOUNTS), clock)
+        data, broker = _backends(backend, sim, clock, cleanup)
         server = QmtServer(config, data=data, broker=broker, clock=clock)
         await server.start()
         started.append(server)
@@ -62,6 +80,8 @@ async def start_server(tmp_path: Any) -> AsyncIterator[ServerFactory]:
     yield start
     for server in started:
         await server.stop()
+    for undo in cleanup:
+        undo()
 
 
 @pytest.fixture

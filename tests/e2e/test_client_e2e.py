@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -44,7 +46,10 @@ ACCOUNTS = (AccountConfig(key="main", account_id="1"), AccountConfig(key="alt", 
 def _server() -> QmtServer:
     clock = ManualClock(WEDNESDAY)
     data, broker = build_sim_backend(SimConfig(), ACCOUNTS, clock)
-    config = ServerConfig(listen="127.0.0.1", port=0, token="tok", accounts=ACCOUNTS)
+    runtime = Path(tempfile.mkdtemp(prefix="bt-e2e-"))  # a fresh order journal per server
+    config = ServerConfig(
+        listen="127.0.0.1", port=0, token="tok", accounts=ACCOUNTS, runtime_dir=runtime
+    )
     return QmtServer(config, data=data, broker=broker, clock=clock)
 
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from conftest import TOKEN, Running
 
 from bullet_trade.testing.rawclient import RawClient
+
+
+@pytest.fixture(params=["sim", "qmt-fake"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every conformance test runs against the simulator and the qmt adapters on the fake."""
+    return str(request.param)
 
 
 async def call(raw: RawClient, rid: str, action: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,17 @@ from bullet_trade.testing.rawclient import RawClient
 
 # ---------------------------------------------------------------- fixtures
 
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server built without runtime_dir writes ./runtime; keep that out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
 ServerFactory = Callable[..., Awaitable[QmtServer]]
 
 
 @pytest.fixture
-async def make_server() -> AsyncIterator[ServerFactory]:
+async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
     servers: list[QmtServer] = []
 
     async def make(
@@ -31,6 +38,7 @@ async def make_server() -> AsyncIterator[ServerFactory]:
         broker: Any = "fake",
         **config: Any,
     ) -> QmtServer:
+        config.setdefault("runtime_dir", tmp_path)
         cfg = ServerConfig(listen="127.0.0.1", port=0, token="tok", **config)
         server = QmtServer(
             cfg,

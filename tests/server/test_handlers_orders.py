@@ -73,7 +73,9 @@ async def test_place_limit_async_response_shape(h: Harness, broker: FakeBroker) 
     )
     assert (out["timed_out"], out["async_tracking"], out["wait_timeout"]) == (False, True, 0)
     assert out["requested_order_price"] == 10.0 and out["idempotency_key"] == "k1"
-    assert (out["order_remark"], out["strategy_name"]) == ("r1", "demo")
+    # the broker remark carries the reconciliation tag, then the user's remark
+    assert out["order_remark"].startswith("bt") and out["order_remark"].endswith(" r1")
+    assert out["strategy_name"] == "demo"
     account, command = broker.place_calls[0]
     assert account == "main"
     assert (
@@ -82,7 +84,7 @@ async def test_place_limit_async_response_shape(h: Harness, broker: FakeBroker) 
         command.amount,
         command.order_type,
         command.price,
-        command.remark,
+        command.remark.split(" ", 1)[1],
         command.idempotency_key,
     ) == ("000001.SZ", Side.BUY, 100, OrderType.LIMIT, 10.0, "r1", "k1")
     assert h.contexts[0].account_key == "main" and h.contexts[0].log_fields["order_id"] == "o1"

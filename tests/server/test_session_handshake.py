@@ -18,7 +18,7 @@ async def test_handshake_ack_shape(make_server, connect) -> None:
     assert ack["keepalive"] == 20
     assert ack["protocol"] == 1
     assert ack["features"] == ["data", "broker"]
-    assert ack["extensions"] == []  # nothing supported yet; unknown ones are ignored
+    assert ack["extensions"] == ["events.v1"]  # unknown ones are ignored
     assert re.fullmatch(r"[0-9a-f]{16}", ack["server_instance"])
     assert ack["server_instance"] == server.state.server_instance
     assert ack["server_version"] == bullet_trade.__version__

@@ -1,21 +1,25 @@
 """Simulated exchange: deterministic prices for any code, a trading calendar, and a broker with
-A-share rules (lots, ticks, price limits, T+1, fees), all in memory.
+A-share rules (lots, ticks, price limits, T+1, fees); broker state in memory or in SQLite.
 
 :func:`build_sim_backend` is the entry point; the data adapter and the broker it returns share
 one :class:`SimMarket`, so fills happen at the prices the data shows.
 
 Modules: ``universe`` (names, types, price profiles), ``prices`` / ``intraday`` (bar
 generation), ``session`` (clock modes), ``market`` (state at now), ``bars`` (history queries),
-``data`` (DataProvider), ``state`` / ``validation`` / ``fills`` / ``broker`` (Broker).
+``data`` (DataProvider), ``state`` / ``sqlite_store`` / ``validation`` / ``fills`` /
+``broker`` (Broker).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from bullet_trade.adapters.sim.broker import SimBrokerAdapter
 from bullet_trade.adapters.sim.data import SimDataAdapter
 from bullet_trade.adapters.sim.market import SimMarket
+from bullet_trade.adapters.sim.sqlite_store import SqliteStore
+from bullet_trade.adapters.sim.state import MemoryStore
 from bullet_trade.config import SimConfig
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.clock import Clock
@@ -30,6 +34,7 @@ def build_sim_backend(
     clock: Clock,
     *,
     calendar: TradingCalendar | None = None,
+    state_path: Path | None = None,
 ) -> tuple[SimDataAdapter, SimBrokerAdapter]:
     """Build the simulated data adapter and broker over one shared market.
 
@@ -38,6 +43,14 @@ def build_sim_backend(
         accounts: the broker's accounts (may be empty: the broker then has none).
         clock: source of time for prices, sessions and order timestamps.
         calendar: trading calendar; by default XSHG with "today" taken from ``clock``.
+        state_path: SQLite file of the broker's accounts, orders, trades and positions
+            (see :mod:`.sqlite_store`); ``None`` keeps everything in memory.
     """
     market = SimMarket(config, clock, calendar)
-    return SimDataAdapter(market, config), SimBrokerAdapter(market, config, accounts)
+    store = (
+        SqliteStore(state_path, accounts, config.initial_cash)
+        if state_path is not None
+        else MemoryStore(accounts, config.initial_cash)
+    )
+    broker = SimBrokerAdapter(market, config, accounts, store=store)
+    return SimDataAdapter(market, config), broker

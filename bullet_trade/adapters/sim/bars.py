@@ -132,7 +132,9 @@ def daily_history(
         return empty_frame()
     full = indices[:-1] if today is not None and indices[-1] == state.index else indices
     parts = [market.prices.day_bars(security, full[0], full[-1])] if full else []
-    paused = np.zeros(len(indices), dtype=np.int64)
+    paused = np.array(
+        [market.prices.is_suspended(security, i) for i in indices], dtype=np.int64
+    )
     if len(full) < len(indices) and today is not None:
         parts.append(today)
         paused[-1] = int(state.paused)

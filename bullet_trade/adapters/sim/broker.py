@@ -16,7 +16,12 @@ Events go to listeners synchronously, on the event loop thread, in this order: a
 
 When the market's trading day changes, each account rolls over on its next use (or the next
 matching pass): open orders expire (canceled), every held share becomes closeable, and the
-previous day's orders and trades are dropped.
+previous day's orders leave ``orders()`` (today's orders, as in QMT) but stay reachable by
+``order(id)`` as terminal orders; ``trades()`` lists today's fills.
+
+Every change is handed to the store (:meth:`MemoryStore.save`); with a
+:class:`~.sqlite_store.SqliteStore` it survives a restart. :meth:`SimBrokerAdapter.stop`
+flushes and closes the store.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bullet_trade.adapters.contracts import BrokerListener
-from bullet_trade.adapters.sim import fills
+from bullet_trade.adapters.sim import auction, fills
+from bullet_trade.adapters.sim.auction import Auction
 from bullet_trade.adapters.sim.market import DayState, SimMarket
 from bullet_trade.adapters.sim.session import MarketMoment
 from bullet_trade.adapters.sim.state import AccountState, MemoryStore, OrderState
@@ -80,9 +86,12 @@ class SimBrokerAdapter:
         self._fees = fees or FeeSchedule()
         self._store = store or MemoryStore(accounts, config.initial_cash)
         self._listeners: list[BrokerListener] = []
-        self._seq = 0
+        known = [[*a.orders.values(), *a.past_orders.values()] for a in self._store.all()]
+        # time priority resumes after a restart
+        self._seq = max((o.seq for orders in known for o in orders), default=0)
         self._volume_used: dict[Security, tuple[int, int, int]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._auctions_done: set[tuple[date, Auction]] = set()
 
     # ------------------------------------------------------------------ queries
 
@@ -103,7 +112,9 @@ class SimBrokerAdapter:
         return list(self._use(account_key).trades)
 
     async def order(self, account_key: str, order_id: str) -> Order | None:
-        order = self._use(account_key).orders.get(order_id)
+        """The order with ``order_id`` of any trading day, or ``None``."""
+        account = self._use(account_key)
+        order = account.orders.get(order_id) or account.past_orders.get(order_id)
         return order.snapshot() if order is not None else None
 
     def add_listener(self, listener: BrokerListener) -> None:
@@ -144,8 +155,10 @@ class SimBrokerAdapter:
             remark=command.remark,
             strategy_name=command.strategy_name,
             idempotency_key=command.idempotency_key,
+            trading_day=moment.day,
         )
         fills.accept(account, order, accepted.frozen_cash)
+        self._store.save(account, [order])
         self._emit(OrderUpdated(order=order.snapshot()))
         self._emit(AccountChanged(account=self._snapshot(account)))
         self._match(account, order, moment, state)
@@ -156,7 +169,8 @@ class SimBrokerAdapter:
 
         Returns:
             ``accepted=False, order=None`` for an unknown id; ``accepted=False`` with the order
-            when it is already terminal; otherwise ``accepted=True`` with the order canceled
+            when it is already terminal or cancels are closed (09:20-09:25 and 14:57-15:00 in
+            ``real`` clock mode); otherwise ``accepted=True`` with the order canceled
             (54) or partly canceled (53).
         """
         account = self._use(account_key)
@@ -165,18 +179,23 @@ class SimBrokerAdapter:
             return CancelResult(accepted=False, order=None)
         if order.status.is_terminal:
             return CancelResult(accepted=False, order=order.snapshot())
+        if not self.market.moment().cancel_allowed:  # 09:20-09:25 and 14:57-15:00
+            return CancelResult(accepted=False, order=order.snapshot())
         fills.cancel(account, order, "canceled by request")
+        self._store.save(account, [order])
         self._emit(OrderUpdated(order=order.snapshot()))
         self._emit(AccountChanged(account=self._snapshot(account)))
         return CancelResult(accepted=True, order=order.snapshot())
 
     async def match_now(self) -> int:
-        """One matching pass over every open order, in time priority. Returns the fill count."""
+        """One matching pass: due call auctions (see :mod:`.auction`), then every open order in
+        time priority when continuous trading is on. Returns the fill count."""
         for account in self._store.all():
             self._roll(account)
         moment = self.market.moment()
+        count = self._run_auctions(moment)
         if not moment.trading:
-            return 0
+            return count
         pending = [
             (order, account)
             for account in self._store.all()
@@ -184,7 +203,6 @@ class SimBrokerAdapter:
             if order.status.is_open
         ]
         pending.sort(key=lambda pair: pair[0].seq)
-        count = 0
         for order, account in pending:
             state = self.market.day_state(order.security, moment)
             count += self._match(account, order, moment, state)
@@ -199,11 +217,13 @@ class SimBrokerAdapter:
             self._task = spawn(self._run(), name="sim-broker-matcher")
 
     async def stop(self) -> None:
-        """Stop the matching loop and wait for it to end."""
+        """Stop the matching loop, wait for it to end, then flush and close the store (in a
+        worker thread; a later change reopens it)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await asyncio.to_thread(self._store.close)
 
     async def _run(self) -> None:
         clock = self.market.clock
@@ -226,13 +246,15 @@ class SimBrokerAdapter:
         day = self.market.moment().day
         if account.trading_day == day:
             return
-        if account.trading_day is not None:
-            expired = fills.roll_day(account)
+        rolled = account.trading_day is not None
+        expired = fills.roll_day(account) if rolled else []
+        account.trading_day = day
+        self._store.save(account, expired)
+        if rolled:
             for order in expired:
                 self._emit(OrderUpdated(order=order.snapshot()))
             self._emit(AccountChanged(account=self._snapshot(account)))
             logger.info("sim account %s rolled over to %s", account.key, day)
-        account.trading_day = day
 
     def _match(
         self, account: AccountState, order: OrderState, moment: MarketMoment, state: DayState
@@ -243,28 +265,63 @@ class SimBrokerAdapter:
         marketable = order.price >= last if order.side is Side.BUY else order.price <= last
         if not marketable:
             return 0
-        quantity = self._take_volume(order, state, moment)
+        bar_volume = int(state.bars.volume[-1]) if state.bars is not None else 0
+        quantity = self._take_volume(order, bar_volume, (state.index, moment.bar))
         if quantity <= 0:
             return 0
+        self._fill(account, order, quantity, last)
+        return 1
+
+    def _fill(self, account: AccountState, order: OrderState, quantity: int, price: float) -> None:
+        """Book one fill, persist it and emit TradeExecuted, OrderUpdated, AccountChanged."""
         when = self.market.clock.now().replace(microsecond=0)
-        trade = fills.apply_fill(account, order, quantity, last, fees=self._fees, when=when)
+        trade = fills.apply_fill(account, order, quantity, price, fees=self._fees, when=when)
         account.trades.append(trade)
+        self._store.save(account, [order], [trade])
         self._emit(TradeExecuted(trade=trade))
         self._emit(OrderUpdated(order=order.snapshot()))
         self._emit(AccountChanged(account=self._snapshot(account)))
+
+    def _run_auctions(self, moment: MarketMoment) -> int:
+        """Run the call auctions that are due (real/replay clock modes); returns fills."""
+        if self._config.clock_mode == "always-open":
+            return 0
+        count = 0
+        for kind in auction.due(moment, self._auctions_done):
+            self._auctions_done.add((moment.day, kind))
+            for order, account in auction.participants(self._store.all(), moment.day, kind):
+                count += self._auction_fill(account, order, moment, kind)
+        return count
+
+    def _auction_fill(
+        self, account: AccountState, order: OrderState, moment: MarketMoment, kind: Auction
+    ) -> int:
+        index = self.market.prices.day_index(moment.day)
+        if index is None or self.market.day_state(order.security, moment).paused:
+            return 0
+        bars = self.market.prices.minute_bars(order.security, index)
+        ticks = int(bars.open[0] if kind is Auction.OPEN else bars.close[-1])
+        price = self.market.prices.to_price(order.security, ticks)
+        if not auction.crosses(order, price):
+            return 0
+        volume = int(bars.volume[kind.bar])
+        quantity = self._take_volume(order, volume, (index, -1 - kind.bar))
+        if quantity <= 0:
+            return 0
+        self._fill(account, order, quantity, price)
         return 1
 
-    def _take_volume(self, order: OrderState, state: DayState, moment: MarketMoment) -> int:
-        """Quantity ``order`` may fill now under the per-bar volume cap; reserves it."""
-        bar_volume = int(state.bars.volume[-1]) if state.bars is not None else 0
+    def _take_volume(self, order: OrderState, bar_volume: int, slot: tuple[int, int]) -> int:
+        """Quantity ``order`` may fill now under the volume cap of ``slot`` (day index, bar);
+        reserves it."""
         cap = max(100, int(bar_volume * self._config.fill_ratio) // 100 * 100)
-        day, bar, used = self._volume_used.get(order.security, (state.index, moment.bar, 0))
-        if (day, bar) != (state.index, moment.bar):
+        day, bar, used = self._volume_used.get(order.security, (*slot, 0))
+        if (day, bar) != slot:
             used = 0
         room = cap - used
         quantity = order.remaining if order.remaining <= room else room // 100 * 100
         if quantity > 0:
-            self._volume_used[order.security] = (state.index, moment.bar, used + quantity)
+            self._volume_used[order.security] = (*slot, used + quantity)
         return max(quantity, 0)
 
     def _snapshot(self, account: AccountState) -> AccountSnapshot:

@@ -127,13 +127,15 @@ def _remove_shares(account: AccountState, order: OrderState, quantity: int) -> N
 
 
 def roll_day(account: AccountState) -> list[OrderState]:
-    """Start a new trading day: expire open orders, make every share closeable (T+1), and
-    forget the previous day's orders and trades. Returns the orders that expired."""
+    """Start a new trading day: expire open orders (54, or 53 when partly filled), make every
+    share closeable (T+1), move the previous day's orders to ``past_orders`` (terminal, still
+    queryable by id) and clear the day's trade list. Returns the orders that expired."""
     expired = [o for o in account.orders.values() if o.status.is_open]
     for order in expired:
         cancel(account, order, "expired at the end of the trading day")
     for position in account.positions.values():
         position.available = position.amount - position.frozen
+    account.past_orders.update(account.orders)
     account.orders.clear()
     account.trades.clear()
     return expired

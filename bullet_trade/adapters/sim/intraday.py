@@ -56,12 +56,14 @@ class BarArrays:
 
 @dataclass(frozen=True, slots=True)
 class DayFrame:
-    """Fixed inputs of a block of days (ticks): previous close, close and the price limits."""
+    """Fixed inputs of a block of days (ticks): previous close, close, the price limits, and
+    the suspension days (``None``: none)."""
 
     pre_close: IntArray
     close: IntArray
     low_limit: IntArray
     high_limit: IntArray
+    suspended: npt.NDArray[np.bool_] | None = None
 
 
 def _volume_profile() -> npt.NDArray[np.float64]:
@@ -81,7 +83,8 @@ def generate_block(
 
     Guarantees: every price lies in ``[low_limit, high_limit]`` of its day and is ≥ 1 tick;
     the first bar's open is the day's open, the last bar's close equals ``days.close``;
-    ``low ≤ min(open, close) ≤ max(open, close) ≤ high``; volume is a positive multiple of 100.
+    ``low ≤ min(open, close) ≤ max(open, close) ≤ high``; volume is a positive multiple of 100,
+    except on suspension days, whose bars are flat at the previous close with zero volume.
     """
     lo = days.low_limit[:, None]
     hi = days.high_limit[:, None]
@@ -102,6 +105,13 @@ def generate_block(
     volume = _volumes(rng, days.close, profile, tick)
     typical = (open_ + high + low + close) / 4.0
     money = np.rint(volume * typical * (tick * 100.0)).astype(np.int64)
+    if days.suspended is not None and days.suspended.any():
+        rows = days.suspended
+        flat = days.pre_close[rows][:, None]
+        for prices in (open_, high, low, close):
+            prices[rows] = flat
+        volume[rows] = 0
+        money[rows] = 0
     return BarArrays(open_, high, low, close, volume, money)
 
 

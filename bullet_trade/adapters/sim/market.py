@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bullet_trade.adapters.sim.intraday import BarArrays
-from bullet_trade.adapters.sim.prices import PriceModel, limits_in_ticks
+from bullet_trade.adapters.sim.prices import PriceModel
 from bullet_trade.adapters.sim.session import MarketMoment, market_moment
-from bullet_trade.adapters.sim.universe import ORIGIN, display_name, stable_unit
+from bullet_trade.adapters.sim.universe import ORIGIN, display_name, is_st, stable_unit
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.calendar import TradingCalendar
@@ -90,15 +90,15 @@ class SimMarket:
         if index is None:  # the moment's day is always a trading day on the same calendar
             raise BackendUnavailable(f"{moment.day} is not a simulated trading day")
         pre = self.prices.pre_close(security, index)
-        low, high = limits_in_ticks(security, pre)
-        paused = self.is_suspended(security)
+        low, high = self.prices.limits(security, index, pre)
+        paused = self.is_suspended(security) or self.prices.is_suspended(security, index)
         bars: BarArrays | None = None
         last = pre
         if not paused and moment.bar >= 0:
             day = self.prices.minute_bars(security, index)
             bars = _head(day, moment.bar + 1)
             last = int(bars.close[-1])
-        elif not paused and moment.trading:
+        elif not paused and (moment.trading or moment.open_auction_done):
             last = int(self.prices.minute_bars(security, index).open[0])
         return DayState(index, pre, low, high, bars, last, paused)
 
@@ -128,6 +128,7 @@ class SimMarket:
             money=round(money, 2),
             paused=state.paused,
             name=display_name(security),
+            is_st=is_st(security),
             bids=self._book(security, state, moment, -1),
             asks=self._book(security, state, moment, 1),
         )

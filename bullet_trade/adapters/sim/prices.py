@@ -25,11 +25,27 @@ from datetime import date, timedelta
 import numpy as np
 
 from bullet_trade.adapters.sim.intraday import BarArrays, DayFrame, generate_block
-from bullet_trade.adapters.sim.universe import ORIGIN, Profile, profile, stable_seed
+from bullet_trade.adapters.sim.universe import (
+    ORIGIN,
+    Profile,
+    is_known,
+    is_st,
+    profile,
+    stable_seed,
+)
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.codes import Security
-from bullet_trade.model.rules import limit_ratio, price_decimals, price_limits, tick_size
+from bullet_trade.model.rules import (
+    ST_LIMIT_CHANGE,
+    Board,
+    board_of,
+    limit_ratio,
+    price_decimals,
+    tick_size,
+)
 
+#: Chance per trading day that a synthetic stock is suspended (see :func:`suspensions_apply`).
+SUSPEND_PROBABILITY = 0.004
 CLOSE_BLOCK = 256  # trading days per block of random close draws
 MINUTE_BLOCK = 32  # trading days per block of minute bars
 _MINUTE_CACHE = 48  # minute blocks kept (all codes together)
@@ -37,30 +53,40 @@ _REVERSION = 0.02  # daily pull of the log price towards the profile level
 _JUMP = 1.05  # a jump day's extra return, as a multiple of the limit ratio (so it clamps)
 
 
-def limits_in_ticks(security: Security, pre_close: int) -> tuple[int, int]:
+def limits_in_ticks(
+    security: Security, pre_close: int, ratio: float | None = None
+) -> tuple[int, int]:
     """(low, high) price limits in ticks for a previous close in ticks.
 
-    Indices have no limit; the simulator uses ±10 % for them (informational only, indices are
-    not tradable). Exact integer round-half-up, identical to :func:`rules.price_limits`.
+    ``ratio`` is the day's limit ratio (default: :func:`rules.limit_ratio` of a non-ST
+    security). Indices have no limit; the simulator uses ±10 % for them (informational only,
+    indices are not tradable). Exact integer round-half-up, identical to
+    :func:`rules.price_limits` (which rounds the exact decimal product too).
     """
-    ratio = limit_ratio(security)
+    if ratio is None:
+        ratio = limit_ratio(security)
     pct = 10 if ratio is None else round(ratio * 100)
     up = pre_close * (100 + pct)
     down = pre_close * (100 - pct)
-    if ratio is not None and (up % 100 == 50 or down % 100 == 50):
-        # an exact half tick: defer to the rules module so both agree to the tick
-        tick = tick_size(security)
-        low, high = price_limits(security, pre_close * tick)
-        return (round(low / tick), round(high / tick))
     return (max((down + 50) // 100, 1), (up + 50) // 100)
+
+
+def suspensions_apply(security: Security) -> bool:
+    """Scheduled suspension days exist for synthetic stocks only: the well-known codes of the
+    universe (used by examples and the demo) always trade."""
+    board = board_of(security)
+    stock = board in (Board.MAIN, Board.CHINEXT, Board.STAR, Board.BSE)
+    return stock and not is_known(security)
 
 
 @dataclass(slots=True)
 class _ClosePath:
-    """Close prices (ticks) per trading-day index; ``origin`` is the pre-close of day 0."""
+    """Close prices (ticks) per trading-day index; ``origin`` is the pre-close of day 0;
+    ``suspended`` flags the scheduled suspension days (close = previous close)."""
 
     origin: int
     closes: list[int]
+    suspended: list[bool]
 
 
 class PriceModel:
@@ -74,6 +100,7 @@ class PriceModel:
         self._paths: dict[Security, _ClosePath] = {}
         self._daily: dict[tuple[Security, int], BarArrays] = {}
         self._minutes: OrderedDict[tuple[Security, int], BarArrays] = OrderedDict()
+        self._st_change_index: int | None = None
 
     # ------------------------------------------------------------------ days
 
@@ -112,6 +139,17 @@ class PriceModel:
     def to_price(self, security: Security, ticks: int | float) -> float:
         return round(float(ticks) * tick_size(security), price_decimals(security))
 
+    def limits(self, security: Security, index: int, pre_close: int) -> tuple[int, int]:
+        """(low, high) limits in ticks of day ``index`` (ST stocks: date-dependent ratio)."""
+        if not is_st(security):
+            return limits_in_ticks(security, pre_close)
+        if self._st_change_index is None:
+            before = self.calendar.trade_days(ORIGIN, ST_LIMIT_CHANGE - timedelta(days=1))
+            self._st_change_index = len(before)
+        on = ST_LIMIT_CHANGE - timedelta(days=1) if index < self._st_change_index else None
+        ratio = limit_ratio(security, is_st=True, on=on)
+        return limits_in_ticks(security, pre_close, ratio)
+
     def pre_close(self, security: Security, index: int) -> int:
         """Previous close (ticks) of day ``index``."""
         path = self._path(security, index)
@@ -142,7 +180,7 @@ class PriceModel:
         if path is None:
             prof = profile(security)
             origin = max(round(prof.level / tick_size(security)), 1)
-            path = self._paths[security] = _ClosePath(origin, [])
+            path = self._paths[security] = _ClosePath(origin, [], [])
         if index >= len(path.closes):
             self._extend(security, path, index + 1)
         return path
@@ -152,14 +190,25 @@ class PriceModel:
         prof = profile(security)
         log_level = math.log(prof.level / tick_size(security))
         prev = path.closes[-1] if path.closes else path.origin
+        st = is_st(security)
+        ratio = limit_ratio(security)
+        pct = 10 if ratio is None else round(ratio * 100)
+        up, down = 100 + pct, 100 - pct
         while len(path.closes) < n:
             block = len(path.closes) // CLOSE_BLOCK
             returns = self._block_returns(security, prof, block)
-            for r in returns[len(path.closes) - block * CLOSE_BLOCK :]:
-                target = round(prev * math.exp(r + _REVERSION * (log_level - math.log(prev))))
-                low, high = limits_in_ticks(security, prev)
-                prev = min(max(target, low), high)
+            halts = self._block_suspensions(security, block)
+            offset = len(path.closes) - block * CLOSE_BLOCK
+            for r, halted in zip(returns[offset:], halts[offset:], strict=True):
+                if not halted:
+                    target = round(prev * math.exp(r + _REVERSION * (log_level - math.log(prev))))
+                    if st:
+                        low, high = self.limits(security, len(path.closes), prev)
+                    else:  # inline limits_in_ticks: this loop runs once per code and day
+                        low, high = max((prev * down + 50) // 100, 1), (prev * up + 50) // 100
+                    prev = min(max(target, low), high)
                 path.closes.append(prev)
+                path.suspended.append(halted)
 
     def _block_returns(self, security: Security, prof: Profile, block: int) -> list[float]:
         rng = np.random.default_rng(stable_seed(self.seed, security.jq, "close", block))
@@ -168,6 +217,21 @@ class PriceModel:
         signs = np.where(rng.random(CLOSE_BLOCK) < 0.5, -1.0, 1.0)
         size = _JUMP * (limit_ratio(security) or 0.10)
         return [float(x) for x in normal + jumps * signs * size]
+
+    def _block_suspensions(self, security: Security, block: int) -> list[bool]:
+        """Scheduled suspension days of a block: synthetic stocks only (about one day a year),
+        from their own generator so the price draws of other days do not move."""
+        if not suspensions_apply(security):
+            return [False] * CLOSE_BLOCK
+        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "suspend", block))
+        flags = [bool(x) for x in rng.random(CLOSE_BLOCK) < SUSPEND_PROBABILITY]
+        if block == 0:
+            flags[0] = False
+        return flags
+
+    def is_suspended(self, security: Security, index: int) -> bool:
+        """Whether day ``index`` is a scheduled suspension day of ``security``."""
+        return self._path(security, index).suspended[index]
 
     def _minute_block(self, security: Security, block: int) -> BarArrays:
         key = (security, block)
@@ -196,12 +260,13 @@ class PriceModel:
     def _day_frame(self, security: Security, first: int, last: int) -> DayFrame:
         path = self._path(security, last)
         pre = [path.origin, *path.closes][first : last + 1]
-        limits = [limits_in_ticks(security, p) for p in pre]
+        limits = [self.limits(security, first + i, p) for i, p in enumerate(pre)]
         return DayFrame(
             pre_close=np.asarray(pre, dtype=np.int64),
             close=np.asarray(path.closes[first : last + 1], dtype=np.int64),
             low_limit=np.asarray([lo for lo, _ in limits], dtype=np.int64),
             high_limit=np.asarray([hi for _, hi in limits], dtype=np.int64),
+            suspended=np.asarray(path.suspended[first : last + 1], dtype=np.bool_),
         )
 
 

@@ -1,8 +1,9 @@
 """Mutable account state of the simulated broker, behind a small store.
 
-:class:`MemoryStore` keeps everything in memory. A persistent store (e.g. SQLite) only has to
-offer the same three methods (``get``, ``all``, ``configs``) and persist the objects it hands
-out after the broker changes them.
+:class:`MemoryStore` keeps everything in memory; :class:`~.sqlite_store.SqliteStore` adds
+persistence. The broker calls :meth:`MemoryStore.save` after every change it makes to an
+account (with the orders and trades that changed), so a store only has to write what it is
+handed.
 
 Cash and share bookkeeping:
 
@@ -16,7 +17,7 @@ Cash and share bookkeeping:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -54,6 +55,7 @@ class OrderState:
     commission: float = 0.0
     tax: float = 0.0
     frozen_cash: float = 0.0
+    trading_day: date | None = None
 
     @property
     def remaining(self) -> int:
@@ -105,7 +107,8 @@ class PositionState:
 
 @dataclass(slots=True)
 class AccountState:
-    """Cash, positions, and the current trading day's orders and trades of one account."""
+    """Cash, positions, the current trading day's orders and trades, and the earlier days'
+    orders (all terminal, kept so that they stay queryable by id)."""
 
     config: AccountConfig
     cash: float
@@ -113,6 +116,7 @@ class AccountState:
     positions: dict[Security, PositionState] = field(default_factory=dict)
     orders: dict[str, OrderState] = field(default_factory=dict)
     trades: list[Trade] = field(default_factory=list)
+    past_orders: dict[str, OrderState] = field(default_factory=dict)
     order_count: int = 0
     trade_count: int = 0
     trading_day: date | None = None
@@ -160,3 +164,18 @@ class MemoryStore:
 
     def configs(self) -> list[AccountConfig]:
         return [a.config for a in self._accounts.values()]
+
+    def save(
+        self,
+        account: AccountState,
+        orders: Iterable[OrderState] = (),
+        trades: Iterable[Trade] = (),
+    ) -> None:
+        """Record that ``account`` (and the given orders / new trades) changed. In memory the
+        objects themselves are the state, so there is nothing to do."""
+
+    def flush(self) -> None:
+        """Wait until every change handed to :meth:`save` is durable (no-op in memory)."""
+
+    def close(self) -> None:
+        """Flush and release resources; the store must not be used afterwards."""

@@ -45,7 +45,17 @@ _KNOWN: dict[str, tuple[str, float]] = {
     "000016.XSHG": ("上证50", 2600.0),
     "000300.XSHG": ("沪深300", 3800.0),
     "000905.XSHG": ("中证500", 5600.0),
+    "588000.XSHG": ("科创50ETF", 1.0),
+    "511880.XSHG": ("银华日利", 100.0),
+    "513100.XSHG": ("纳指ETF", 1.6),
+    "920001.BJSE": ("仿真北证920001", 15.0),
 }
+
+#: ST / *ST stocks of the simulated universe (synthetic names; main board ±5 % before
+#: ``rules.ST_LIMIT_CHANGE``, ±10 % after; ChiNext ST ±20 %).
+ST_CODES: frozenset[str] = frozenset(
+    {"600289.XSHG", "600711.XSHG", "000004.XSHE", "002005.XSHE", "300023.XSHE"}
+)
 
 # board -> (low, high) of the synthetic price level, drawn log-uniformly
 _LEVEL_RANGE: dict[Board, tuple[float, float]] = {
@@ -97,9 +107,21 @@ def instrument_type(security: Security) -> tuple[str, str | None]:
     return ("stock", board.value)
 
 
+def is_known(security: Security) -> bool:
+    """Whether ``security`` is one of the well-known codes with a real name and level."""
+    return security.jq in _KNOWN
+
+
+def is_st(security: Security) -> bool:
+    """Whether ``security`` is an ST stock in the simulated universe (:data:`ST_CODES`)."""
+    return security.jq in ST_CODES
+
+
 def display_name(security: Security) -> str:
     known = _KNOWN.get(security.jq)
-    return known[0] if known else f"仿真{security.symbol}"
+    if known:
+        return known[0]
+    return f"ST仿真{security.symbol}" if is_st(security) else f"仿真{security.symbol}"
 
 
 def security_info(value: object) -> SecurityInfo:

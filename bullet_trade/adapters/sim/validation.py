@@ -12,6 +12,10 @@ Each refusal raises :class:`~bullet_trade.errors.OrderRejected` with a machine r
                            ``rules.round_sell_amount`` would change it)
 ``bad_tick``               the price is not a multiple of the tick
 ``price_outside_limit``    the price is outside today's [low_limit, high_limit]
+``outside_price_cage``     SH stock, continuous trading, limit price outside the price cage
+                           around the last price. SZ accepts such orders (the real SZSE holds
+                           them until the price comes back, unverified; the simulator lets them
+                           match at the last price like any marketable order)
 ``insufficient_cash``      available cash < amount × price + estimated fees
 =========================  ====================================================================
 """
@@ -24,10 +28,13 @@ from bullet_trade.adapters.sim.market import DayState
 from bullet_trade.adapters.sim.session import MarketMoment
 from bullet_trade.adapters.sim.state import AccountState
 from bullet_trade.errors import OrderRejected
+from bullet_trade.model.codes import Exchange
 from bullet_trade.model.enums import OrderType, Side
 from bullet_trade.model.records import PlaceOrder
 from bullet_trade.model.rules import (
     FeeSchedule,
+    has_price_cage,
+    in_price_cage,
     is_on_tick,
     is_tradable,
     is_valid_buy_amount,
@@ -73,6 +80,8 @@ def check_order(
         )
     _check_amount(command, account)
     price = _check_price(command, state)
+    if moment.trading and command.order_type is OrderType.LIMIT:
+        _check_cage(command, price, state)
     if command.side is Side.SELL:
         return Accepted(price=price, frozen_cash=0.0)
     turnover = command.amount * price
@@ -123,3 +132,16 @@ def _check_price(command: PlaceOrder, state: DayState) -> float:
             reason="price_outside_limit",
         )
     return round(price, decimals)
+
+
+def _check_cage(command: PlaceOrder, price: float, state: DayState) -> None:
+    security = command.security
+    if security.exchange is not Exchange.SH or not has_price_cage(security):
+        return
+    ticks = round(price / tick_size(security))
+    if not in_price_cage(ticks, state.last, is_buy=command.side is Side.BUY):
+        raise OrderRejected(
+            f"price {price} is outside the price cage around the last price",
+            reason="outside_price_cage",
+        )
+

@@ -8,10 +8,17 @@ action missing from the table is ``UNSUPPORTED``. Handlers return v1 response pa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bullet_trade.server.context import ActionSpec, ServerState
 from bullet_trade.server.handlers import admin, broker, data, history
+from bullet_trade.server.handlers.events import events_handler
+from bullet_trade.server.handlers.halt import HaltService
 from bullet_trade.server.handlers.order_params import request_timeout
 from bullet_trade.server.handlers.orders import OrderService
+
+if TYPE_CHECKING:
+    from bullet_trade.server.reliability import Reliability
 
 # v1 reached adapter methods by name, so clients may use these spellings too.
 ALIASES: dict[str, str] = {
@@ -30,13 +37,21 @@ ALIASES: dict[str, str] = {
 }
 
 
-def build_action_table(state: ServerState) -> dict[str, ActionSpec]:
+def build_action_table(
+    state: ServerState, reliability: Reliability | None = None
+) -> dict[str, ActionSpec]:
     """Build the table for one server.
 
     The order handlers share one idempotency store and one event-driven order waiter, so the
-    table must be built once per server (not per session).
+    table must be built once per server (not per session). With ``reliability`` (what
+    ``QmtServer`` passes) placements are journaled and ``broker.events``, ``admin.halt`` and
+    ``admin.resume`` are offered; without it (handler unit tests) placements are remembered
+    in memory only.
     """
-    orders = OrderService(state)
+    if reliability is None:
+        orders = OrderService(state)
+    else:
+        orders = OrderService(state, reliability.placements, halts=reliability.halts)
     table: dict[str, ActionSpec] = {
         "admin.health": ActionSpec(admin.health),
         "admin.print_account": ActionSpec(admin.print_account, service="broker"),
@@ -64,6 +79,9 @@ def build_action_table(state: ServerState) -> dict[str, ActionSpec]:
             orders.cancel_order, service="broker", timeout=request_timeout
         ),
     }
+    if reliability is not None:
+        table["broker.events"] = ActionSpec(events_handler(reliability.events), service="broker")
+        table.update(HaltService(reliability.halts).actions())
     for alias, target in ALIASES.items():
         table[alias] = table[target]
     table["admin.capabilities"] = ActionSpec(admin.capabilities_handler(table))

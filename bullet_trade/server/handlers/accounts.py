@@ -53,6 +53,7 @@ def resolve_account(ctx: RequestContext, payload: dict[str, Any]) -> str:
         raise UnknownAccount("no trading account is configured on this server", field="account_key")
     requested = opt_str(payload, "account_key") or ctx.session.account_key
     resolved = _match(requested, keys)
+    ctx.authorize_account(resolved)  # token account binding (FORBIDDEN), before any use
     ctx.account_key = resolved
     return resolved
 

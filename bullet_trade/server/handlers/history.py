@@ -8,6 +8,8 @@ Shapes (JoinQuant ``get_price`` semantics):
 * ``security`` a list, ``panel`` false → a long table with columns ``time, code, <fields>``.
 
 The time index always travels as an index column (see :mod:`bullet_trade.wire.envelopes`).
+Sessions that negotiated ``history.columnar.v1`` get the column-major encoding of
+:mod:`bullet_trade.wire.columnar` instead of the v1 envelope.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bullet_trade.server.handlers.params import (
     security_list,
     str_list,
 )
+from bullet_trade.wire import columnar
 from bullet_trade.wire.envelopes import dataframe_to_payload
 
 MAX_COUNT = 100_000  # bars per security
@@ -162,7 +165,10 @@ async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any
     ctx.log_fields["securities"] = len(request.securities)
     frames = await asyncio.gather(*(data.history(request.query(s)) for s in request.securities))
     selected = [_select(frame, request, payload) for frame in frames]
-    return dataframe_to_payload(assemble(request, selected))
+    frame = assemble(request, selected)
+    if columnar.EXTENSION in ctx.session.extensions:  # negotiated fast encoding
+        return columnar.dataframe_to_columnar(frame)
+    return dataframe_to_payload(frame)
 
 
 def _select(frame: pd.DataFrame, request: HistoryRequest, payload: dict[str, Any]) -> pd.DataFrame:

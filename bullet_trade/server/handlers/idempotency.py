@@ -1,4 +1,7 @@
-"""Exactly-once submission by idempotency key (in memory; a durable journal can replace it).
+"""Exactly-once submission by idempotency key: the contract, and the in-memory store.
+
+The server uses the durable :class:`~bullet_trade.server.journal.JournalIdempotencyStore`;
+:class:`MemoryIdempotencyStore` serves tables built without a journal (unit tests) and cancels.
 
 Contract of :class:`IdempotencyStore` (what a SQLite journal must also honour):
 
@@ -44,13 +47,23 @@ class IdempotencyStore(Protocol):
     """What the order handlers need from an idempotency journal."""
 
     async def run(
-        self, scope: Scope, fingerprint: str, submit: Callable[[], Awaitable[T]]
+        self,
+        scope: Scope,
+        fingerprint: str,
+        submit: Callable[[], Awaitable[T]],
+        *,
+        sub_account: str | None = None,
+        tag: str = "",
     ) -> tuple[T, bool]:
-        """Run ``submit`` at most once per scope; returns ``(result, replayed)``."""
+        """Run ``submit`` at most once per scope; returns ``(result, replayed)``.
+
+        ``sub_account`` and ``tag`` (the broker-remark tag) are recorded by durable stores.
+        """
         ...
 
-    def lookup(self, scope: Scope) -> Any | None:
-        """The recorded successful result of a scope, or ``None``."""
+    async def recorded(self, scope: Scope) -> Any | None:
+        """The recorded successful result of a scope (durable stores reconcile an unsettled
+        one first), or ``None``."""
         ...
 
 
@@ -88,7 +101,13 @@ class MemoryIdempotencyStore:
         return len(self._entries)
 
     async def run(
-        self, scope: Scope, fingerprint: str, submit: Callable[[], Awaitable[T]]
+        self,
+        scope: Scope,
+        fingerprint: str,
+        submit: Callable[[], Awaitable[T]],
+        *,
+        sub_account: str | None = None,
+        tag: str = "",
     ) -> tuple[T, bool]:
         self._prune()
         entry = self._entries.get(scope)
@@ -114,6 +133,9 @@ class MemoryIdempotencyStore:
         if entry.task.exception() is not None:
             return None
         return entry.task.result()
+
+    async def recorded(self, scope: Scope) -> Any | None:
+        return self.lookup(scope)
 
     async def _outcome(self, scope: Scope, task: asyncio.Task[Any]) -> Any:
         if task.cancelled():

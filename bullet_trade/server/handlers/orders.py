@@ -28,6 +28,8 @@ from bullet_trade.server.handlers.order_params import (
 )
 from bullet_trade.server.handlers.params import opt_id, opt_str
 from bullet_trade.server.handlers.waiter import OrderWaiter
+from bullet_trade.server.journal.codec import remark_tag, tagged_remark
+from bullet_trade.server.journal.halts import HaltRegistry
 
 log = logging.getLogger("bullet_trade.server.orders")
 
@@ -63,13 +65,22 @@ class OrderService:
 
     Args:
         state: server state (broker, config).
-        store: idempotency journal for placements (in memory by default).
+        store: idempotency journal for placements (the durable journal store in a server;
+            in memory when omitted).
+        halts: the kill switch; ``None`` means no account can be halted.
     """
 
-    def __init__(self, state: ServerState, store: IdempotencyStore | None = None) -> None:
+    def __init__(
+        self,
+        state: ServerState,
+        store: IdempotencyStore | None = None,
+        *,
+        halts: HaltRegistry | None = None,
+    ) -> None:
         self._state = state
         self._placements: IdempotencyStore = store or MemoryIdempotencyStore()
         self._cancels: IdempotencyStore = MemoryIdempotencyStore()
+        self._halts = halts
         self._waiters: dict[int, OrderWaiter] = {}
 
     def waiter(self, broker: Broker) -> OrderWaiter:
@@ -91,10 +102,16 @@ class OrderService:
         broker = require_broker(ctx)
         request = parse_place(payload, self._state.config.trade_max_wait)
         key = request.command.idempotency_key or f"srv-{uuid.uuid4().hex}"
-        command = dataclasses.replace(request.command, idempotency_key=key)
+        tag = remark_tag(account, key)
+        command = dataclasses.replace(
+            request.command, idempotency_key=key, remark=tagged_remark(tag, request.command.remark)
+        )
         ctx.log_fields["idempotency_key"] = key
+        if self._halts is not None:
+            self._halts.check(account)
         order, replayed = await self._placements.run(
-            (account, key), fingerprint(command), lambda: _submit(broker, account, command)
+            (account, key), fingerprint(command), lambda: _submit(broker, account, command),
+            tag=tag,
         )
         ctx.log_fields["order_id"] = order.order_id
         if replayed:
@@ -143,7 +160,7 @@ class OrderService:
             key = opt_str(payload, "idempotency_key", max_len=MAX_KEY)
             if key is None:
                 raise missing_order_id()
-            recorded = self._placements.lookup((account, key))
+            recorded = await self._placements.recorded((account, key))
             if not isinstance(recorded, Order):
                 return {}
             order_id = recorded.order_id

@@ -1,0 +1,138 @@
+"""Launcher of *our* server for the benchmarks (a separate process, so its CPU is its own).
+
+It builds :class:`~bullet_trade.server.app.QmtServer` on the simulated exchange with the knobs
+the figures need, and logs like ``bullet-trade server`` does (INFO, access log on).
+
+* ``--latency S``: ``SimConfig.latency`` (every data call waits S seconds; head-of-line figure).
+* ``--stamp-ticks``: wraps the backend's quote listener so each quote's ``volume`` carries the
+  wall-clock time (µs since the epoch) at which the backend's callback fired; the tick figure
+  subtracts it from the client's arrival time. Only for the benchmark.
+* ``--fast-daily``: daily bars come from a synthetic numpy random walk instead of the
+  simulator's price model (about 19 ms per code there, which would make 5,000 codes a
+  simulator figure, not a transport one). Minute bars always come from the simulator.
+
+Run: ``python -m bench.launch_ours --port N --token T [...]``; stops on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.sim import build_sim_backend
+from bullet_trade.cli.logs import setup_logging
+from bullet_trade.config import ServerConfig, SimConfig
+from bullet_trade.model.clock import WallClock
+from bullet_trade.model.records import AccountConfig, HistoryQuery, Quote
+from bullet_trade.server.app import QmtServer
+
+
+class BenchData:
+    """Delegates to the simulator's data adapter, with the benchmark's two hooks."""
+
+    def __init__(self, inner: Any, *, stamp_ticks: bool, fast_daily: bool) -> None:
+        self._inner = inner
+        self._stamp = stamp_ticks
+        self._fast_daily = fast_daily
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def subscribe_quotes(
+        self, securities: list[Any], listener: Callable[[Quote], None]
+    ) -> Callable[[], None]:
+        if not self._stamp:
+            result: Callable[[], None] = await self._inner.subscribe_quotes(securities, listener)
+            return result
+
+        def stamped(quote: Quote) -> None:
+            listener(dataclasses.replace(quote, volume=time.time_ns() // 1000))
+
+        result = await self._inner.subscribe_quotes(securities, stamped)
+        return result
+
+    async def history(self, query: HistoryQuery) -> pd.DataFrame:
+        if self._fast_daily and query.frequency == "1d":
+            return synthetic_daily(query)
+        frame: pd.DataFrame = await self._inner.history(query)
+        return frame
+
+
+def synthetic_daily(query: HistoryQuery) -> pd.DataFrame:
+    """Deterministic random-walk daily bars (weekdays) for the query's window."""
+    end = pd.Timestamp(query.end or pd.Timestamp.now()).normalize()
+    if query.start is not None:
+        days = pd.bdate_range(pd.Timestamp(query.start).normalize(), end, name="time")
+    else:
+        days = pd.bdate_range(end=end, periods=query.count or 1, name="time")
+    seed = int.from_bytes(hashlib.sha256(str(query.security).encode()).digest()[:4], "little")
+    rng = np.random.default_rng(seed)
+    close = 10.0 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days))))
+    columns = {
+        "open": close * (1 + rng.normal(0, 0.005, len(days))),
+        "close": close,
+        "high": close * 1.01,
+        "low": close * 0.99,
+        "volume": rng.integers(1_000, 1_000_000, len(days)).astype(float),
+        "money": close * 1e5,
+        "paused": np.zeros(len(days)),
+    }
+    frame = pd.DataFrame({c: columns.get(c, close) for c in HISTORY_COLUMNS}, index=days)
+    return frame
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--tick-interval", type=float, default=3.0)
+    parser.add_argument("--max-connections", type=int, default=64)
+    parser.add_argument("--max-subscriptions", type=int, default=200)
+    parser.add_argument("--stamp-ticks", action="store_true")
+    parser.add_argument("--fast-daily", action="store_true")
+    parser.add_argument("--no-access-log", action="store_true")
+    return parser.parse_args()
+
+
+async def _serve(args: argparse.Namespace, runtime: Path) -> None:
+    sim = SimConfig(latency=args.latency, tick_interval=args.tick_interval, initial_cash=1e12)
+    accounts = (AccountConfig(key="main", account_id="100001"),)
+    config = ServerConfig(
+        listen="127.0.0.1", port=args.port, token=args.token, accounts=accounts,
+        max_connections=args.max_connections, max_subscriptions=args.max_subscriptions,
+        access_log=not args.no_access_log, runtime_dir=runtime, sim=sim,
+    )
+    clock = WallClock()
+    data, broker = build_sim_backend(sim, list(accounts), clock)
+    wrapped = BenchData(data, stamp_ticks=args.stamp_ticks, fast_daily=args.fast_daily)
+    server = QmtServer(config, data=wrapped, broker=broker, clock=clock)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def main() -> None:
+    args = _parse()
+    setup_logging(None, level="INFO")
+    with tempfile.TemporaryDirectory(prefix="bt-bench-") as runtime:
+        asyncio.run(_serve(args, Path(runtime)))
+
+
+if __name__ == "__main__":
+    main()

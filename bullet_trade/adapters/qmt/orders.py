@@ -1,0 +1,48 @@
+"""Order helpers of the QMT broker: the remark token, pre-submission checks, the
+acknowledged-but-not-yet-pushed snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from bullet_trade.errors import OrderRejected
+from bullet_trade.model.enums import OrderStatus, Side
+from bullet_trade.model.records import Order, PlaceOrder
+from bullet_trade.model.rules import is_on_tick, is_tradable, is_valid_buy_amount
+
+#: Longest ``order_remark`` sent (counters may cut longer remarks).
+REMARK_MAX = 24
+
+
+def remark_token(command: PlaceOrder) -> str:
+    """The ``order_remark`` for ``command``: its idempotency key (or remark) when short,
+    otherwise ``bt`` + 20 hex digits of its hash."""
+    text = command.idempotency_key or command.remark
+    if len(text) <= REMARK_MAX:
+        return text
+    return "bt" + hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def precheck(command: PlaceOrder) -> None:
+    """Refuse what the counter would junk anyway (indices, buy lots, off-tick limit prices)."""
+    security = command.security
+    if not is_tradable(security):
+        raise OrderRejected(f"{security} is an index and cannot be traded", reason="not_tradable")
+    if command.side is Side.BUY and not is_valid_buy_amount(security, command.amount):
+        raise OrderRejected(f"{command.amount} is not a valid buy quantity", reason="bad_lot")
+    if command.price is not None and not is_on_tick(security, command.price):
+        raise OrderRejected(f"price {command.price} is off the tick", reason="bad_tick")
+
+
+def submitted(
+    command: PlaceOrder, account_key: str, order_id: str, remark: str, now: datetime
+) -> Order:
+    """Snapshot of an order the counter acknowledged but has not pushed yet."""
+    return Order(
+        order_id=order_id, account_key=account_key, security=command.security,
+        side=command.side, order_type=command.order_type, amount=command.amount,
+        status=OrderStatus.SUBMITTED, raw_status=49, order_price=command.price,
+        created_at=now.replace(microsecond=0), remark=remark,
+        strategy_name=command.strategy_name, idempotency_key=command.idempotency_key,
+    )

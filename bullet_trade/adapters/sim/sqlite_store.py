@@ -1,0 +1,274 @@
+"""Persistent account state of the simulated broker: SQLite (WAL) written by one thread.
+
+:class:`SqliteStore` loads every account, position, order and today's trades at start, keeps
+working on the in-memory objects exactly like :class:`~.state.MemoryStore`, and persists each
+change handed to :meth:`SqliteStore.save`. ``save`` only turns the changed objects into row
+tuples (microseconds) and queues them; a writer thread applies the queue in one transaction per
+batch, so the event loop never waits for the disk. :meth:`SqliteStore.flush` waits for the queue
+to drain, :meth:`SqliteStore.close` flushes and stops the thread (the broker's ``stop`` calls
+it), so a clean shutdown loses nothing; a crash may lose the last few milliseconds of changes.
+
+An account whose key is not in the database yet starts with ``initial_cash``; an existing one
+keeps its persisted cash (``--sim-cash`` only seeds new accounts). Account ids and types come
+from the configuration, not from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bullet_trade.adapters.sim.state import AccountState, MemoryStore, OrderState, PositionState
+from bullet_trade.model.codes import parse_security
+from bullet_trade.model.enums import OrderStatus, OrderType, Side
+from bullet_trade.model.records import AccountConfig, Trade
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    key TEXT PRIMARY KEY, cash REAL NOT NULL, frozen_cash REAL NOT NULL,
+    order_count INTEGER NOT NULL, trade_count INTEGER NOT NULL, trading_day TEXT);
+CREATE TABLE IF NOT EXISTS positions (
+    account_key TEXT NOT NULL, code TEXT NOT NULL, amount INTEGER NOT NULL,
+    available INTEGER NOT NULL, frozen INTEGER NOT NULL, cost REAL NOT NULL,
+    PRIMARY KEY (account_key, code));
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, account_key TEXT NOT NULL, seq INTEGER NOT NULL,
+    code TEXT NOT NULL, side TEXT NOT NULL, order_type TEXT NOT NULL, amount INTEGER NOT NULL,
+    price REAL NOT NULL, created_at TEXT NOT NULL, remark TEXT NOT NULL,
+    strategy_name TEXT NOT NULL, idempotency_key TEXT, status TEXT NOT NULL,
+    raw_status INTEGER NOT NULL, status_msg TEXT NOT NULL, filled INTEGER NOT NULL,
+    turnover REAL NOT NULL, commission REAL NOT NULL, tax REAL NOT NULL,
+    frozen_cash REAL NOT NULL, trading_day TEXT);
+CREATE TABLE IF NOT EXISTS trades (
+    trade_id TEXT PRIMARY KEY, account_key TEXT NOT NULL, order_id TEXT NOT NULL,
+    code TEXT NOT NULL, side TEXT NOT NULL, amount INTEGER NOT NULL, price REAL NOT NULL,
+    time TEXT NOT NULL, commission REAL NOT NULL, tax REAL NOT NULL, trading_day TEXT);
+"""
+
+_ORDER_COLUMNS = (
+    "order_id, account_key, seq, code, side, order_type, amount, price, created_at, remark, "
+    "strategy_name, idempotency_key, status, raw_status, status_msg, filled, turnover, "
+    "commission, tax, frozen_cash, trading_day"
+)
+_TRADE_COLUMNS = (
+    "trade_id, account_key, order_id, code, side, amount, price, time, commission, tax, "
+    "trading_day"
+)
+
+Statement = tuple[str, Sequence[Any]]
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _order_row(order: OrderState) -> tuple[Any, ...]:
+    return (
+        order.order_id, order.account_key, order.seq, order.security.jq, order.side.value,
+        order.order_type.value, order.amount, order.price, order.created_at.isoformat(),
+        order.remark, order.strategy_name, order.idempotency_key, order.status.value,
+        order.raw_status, order.status_msg, order.filled, order.turnover, order.commission,
+        order.tax, order.frozen_cash, _day(order.trading_day),
+    )  # fmt: skip
+
+
+def _order_from_row(row: sqlite3.Row) -> OrderState:
+    return OrderState(
+        order_id=row["order_id"], seq=row["seq"], account_key=row["account_key"],
+        security=parse_security(row["code"]), side=Side(row["side"]),
+        order_type=OrderType(row["order_type"]), amount=row["amount"], price=row["price"],
+        created_at=datetime.fromisoformat(row["created_at"]), remark=row["remark"],
+        strategy_name=row["strategy_name"], idempotency_key=row["idempotency_key"],
+        status=OrderStatus(row["status"]), raw_status=row["raw_status"],
+        status_msg=row["status_msg"], filled=row["filled"], turnover=row["turnover"],
+        commission=row["commission"], tax=row["tax"], frozen_cash=row["frozen_cash"],
+        trading_day=_parse_day(row["trading_day"]),
+    )  # fmt: skip
+
+
+def _trade_row(trade: Trade, day: date | None) -> tuple[Any, ...]:
+    return (
+        trade.trade_id, trade.account_key, trade.order_id, trade.security.jq, trade.side.value,
+        trade.amount, trade.price, trade.time.isoformat(), trade.commission, trade.tax, _day(day),
+    )  # fmt: skip
+
+
+def _trade_from_row(row: sqlite3.Row) -> Trade:
+    return Trade(
+        trade_id=row["trade_id"], order_id=row["order_id"], account_key=row["account_key"],
+        security=parse_security(row["code"]), side=Side(row["side"]), amount=row["amount"],
+        price=row["price"], time=datetime.fromisoformat(row["time"]),
+        commission=row["commission"], tax=row["tax"],
+    )  # fmt: skip
+
+
+def account_statements(
+    account: AccountState, orders: Iterable[OrderState], trades: Iterable[Trade]
+) -> list[Statement]:
+    """The statements that make the database agree with ``account`` (whole account row and
+    positions; the given orders upserted and the given trades inserted)."""
+    key = account.key
+    out: list[Statement] = [
+        (
+            "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                account.cash,
+                account.frozen_cash,
+                account.order_count,
+                account.trade_count,
+                _day(account.trading_day),
+            ),
+        ),
+        ("DELETE FROM positions WHERE account_key = ?", (key,)),
+    ]
+    for security, p in account.positions.items():
+        out.append(
+            (
+                "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?)",
+                (key, security.jq, p.amount, p.available, p.frozen, p.cost),
+            )
+        )
+    for order in orders:
+        sql = f"INSERT OR REPLACE INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 21)})"
+        out.append((sql, _order_row(order)))
+    for trade in trades:
+        sql = f"INSERT OR REPLACE INTO trades ({_TRADE_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+        out.append((sql, _trade_row(trade, account.trading_day)))
+    return out
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class SqliteStore(MemoryStore):
+    """Account states loaded from and persisted to SQLite at ``path`` (created if missing).
+
+    Args:
+        path: database file; its directory is created.
+        accounts: the configured accounts (keys must be unique).
+        initial_cash: starting cash of an account that is not in the database yet.
+
+    Raises:
+        sqlite3.Error: the file cannot be opened or is not a database of ours.
+    """
+
+    def __init__(
+        self, path: Path, accounts: Sequence[AccountConfig], initial_cash: float
+    ) -> None:
+        super().__init__(accounts, initial_cash)
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path)
+        try:
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            for account in self.all():
+                self._load(conn, account)
+        finally:
+            conn.close()
+        self._queue: queue.Queue[list[Statement] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        for account in self.all():  # new accounts get their row at once
+            self.save(account)
+
+    # ------------------------------------------------------------------ loading
+
+    def _load(self, conn: sqlite3.Connection, account: AccountState) -> None:
+        row = conn.execute("SELECT * FROM accounts WHERE key = ?", (account.key,)).fetchone()
+        if row is None:
+            return
+        account.cash, account.frozen_cash = row["cash"], row["frozen_cash"]
+        account.order_count, account.trade_count = row["order_count"], row["trade_count"]
+        account.trading_day = _parse_day(row["trading_day"])
+        for p in conn.execute("SELECT * FROM positions WHERE account_key = ?", (account.key,)):
+            account.positions[parse_security(p["code"])] = PositionState(
+                amount=p["amount"], available=p["available"], frozen=p["frozen"], cost=p["cost"]
+            )
+        query = "SELECT * FROM orders WHERE account_key = ? ORDER BY seq"
+        for r in conn.execute(query, (account.key,)):
+            order = _order_from_row(r)
+            today = order.trading_day == account.trading_day or order.status.is_open
+            (account.orders if today else account.past_orders)[order.order_id] = order
+        query = "SELECT * FROM trades WHERE account_key = ? AND trading_day IS ? ORDER BY rowid"
+        rows = conn.execute(query, (account.key, row["trading_day"]))
+        account.trades.extend(_trade_from_row(r) for r in rows)
+
+    # ------------------------------------------------------------------ writing
+
+    def save(
+        self,
+        account: AccountState,
+        orders: Iterable[OrderState] = (),
+        trades: Iterable[Trade] = (),
+    ) -> None:
+        """Queue the rows of ``account`` and of the given orders / new trades for writing
+        (starting the writer thread if it is not running, e.g. after :meth:`close`)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._writer, name="sim-sqlite-writer", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(account_statements(account, orders, trades))
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Flush, stop the writer thread and close its connection. Idempotent; a later
+        :meth:`save` starts a new writer."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _writer(self) -> None:
+        conn = _connect(self.path)
+        try:
+            while self._write_batch(conn):
+                pass
+        finally:
+            conn.close()
+
+    def _write_batch(self, conn: sqlite3.Connection) -> bool:
+        """Apply everything queued (at least one item) in one transaction; False at the end."""
+        batch = [self._queue.get()]
+        while not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        try:
+            conn.execute("BEGIN")
+            for statements in batch:
+                for sql, params in statements or ():
+                    conn.execute(sql, params)
+            conn.execute("COMMIT")
+        except sqlite3.Error:  # keep serving; the failure is logged with its traceback
+            logger.exception("writing the simulated broker state to %s failed", self.path)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+        return None not in batch

@@ -1,0 +1,69 @@
+"""Kill switch: ``admin.halt`` and ``admin.resume``.
+
+``admin.halt {account_key, reason}`` persists the halt in the journal *first* (so no new order
+slips in), then cancels every open order of the account. From then on ``broker.place_order``
+on that account is refused with ``TRADING_HALTED`` — also after a restart — until
+``admin.resume {account_key}``. Cancels stay allowed while halted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bullet_trade.server.context import ActionSpec, RequestContext
+from bullet_trade.server.handlers.accounts import require_broker, resolve_account
+from bullet_trade.server.handlers.params import opt_str
+from bullet_trade.server.journal.halts import HaltRegistry
+
+log = logging.getLogger("bullet_trade.server.orders")
+
+DEFAULT_REASON = "halted by an operator"
+
+
+class HaltService:
+    """The two kill-switch actions over one :class:`HaltRegistry`."""
+
+    def __init__(self, halts: HaltRegistry) -> None:
+        self._halts = halts
+
+    def actions(self) -> dict[str, ActionSpec]:
+        return {
+            "admin.halt": ActionSpec(self.halt, service="broker"),
+            "admin.resume": ActionSpec(self.resume, service="broker"),
+        }
+
+    async def halt(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Halt the account, then cancel its open orders.
+
+        Returns:
+            ``{"halted": true, "account_key", "reason", "canceled": [order ids],
+            "cancel_failed": [order ids]}``.
+        """
+        account = resolve_account(ctx, payload)
+        broker = require_broker(ctx)
+        reason = opt_str(payload, "reason") or DEFAULT_REASON
+        await self._halts.halt(account, reason)
+        log.warning("trading halted / 交易已暂停: account=%s reason=%s", account, reason)
+        canceled: list[str] = []
+        failed: list[str] = []
+        for order in await broker.orders(account):
+            if not order.status.is_open:
+                continue
+            result = await broker.cancel_order(account, order.order_id)
+            (canceled if result.accepted else failed).append(order.order_id)
+        log.warning("halt: account=%s canceled %d open order(s)", account, len(canceled))
+        return {
+            "halted": True,
+            "account_key": account,
+            "reason": reason,
+            "canceled": canceled,
+            "cancel_failed": failed,
+        }
+
+    async def resume(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Lift the halt. Returns ``{"halted": false, "account_key", "was_halted": bool}``."""
+        account = resolve_account(ctx, payload)
+        was_halted = await self._halts.resume(account)
+        log.warning("trading resumed / 交易已恢复: account=%s", account)
+        return {"halted": False, "account_key": account, "was_halted": was_halted}

@@ -1,0 +1,280 @@
+"""``JournalIdempotencyStore``: the durable :class:`~bullet_trade.server.handlers.idempotency.
+IdempotencyStore` (same contract as the in-memory one, plus restarts).
+
+Flow of one placement (scope ``(account_key, idempotency_key)``):
+
+1. Under one lock: an in-process submission of the scope is joined; otherwise the intent is
+   *claimed* in the journal (``INSERT``, fsynced) **before** the broker is called.
+2. The submission runs in its own task and records the outcome: ``submitted`` (order JSON),
+   ``rejected`` (error JSON, replayed to retries), ``unknown`` (unexpected failure → the
+   caller gets ``SUBMIT_UNKNOWN``). ``BackendUnavailable`` deletes the intent (nothing reached
+   the broker, a retry may submit). A submission cancelled by shutdown records nothing: the
+   intent stays ``pending``, as after a crash.
+3. A repeat whose intent exists in the journal but not in this process: same fingerprint →
+   the recorded outcome; ``pending``/``unknown`` → reconcile first (see :mod:`.reconcile`);
+   different fingerprint → ``IDEMPOTENCY_CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from bullet_trade.errors import (
+    BackendUnavailable,
+    BulletTradeError,
+    IdempotencyConflict,
+    SubmitUnknown,
+)
+from bullet_trade.model.records import Order
+from bullet_trade.server.journal.codec import (
+    error_from_json,
+    error_to_json,
+    order_from_json,
+    order_to_json,
+)
+from bullet_trade.server.journal.db import (
+    PENDING,
+    REJECTED,
+    SUBMITTED,
+    UNKNOWN,
+    UNSETTLED_STATES,
+    IntentRow,
+    Journal,
+)
+from bullet_trade.server.journal.reconcile import OrdersSource, reconcile_intent
+
+log = logging.getLogger("bullet_trade.server.orders")
+
+T = TypeVar("T")
+Scope = tuple[str, str]
+
+
+@dataclass(slots=True)
+class _Live:
+    fingerprint: str
+    task: asyncio.Task[Any]
+
+
+def unknown_error(key: str) -> SubmitUnknown:
+    return SubmitUnknown(
+        f"the outcome of the order with idempotency_key {key!r} is unknown; it is being "
+        "reconciled: query broker.order_status by idempotency_key, never re-send blindly",
+        details={"idempotency_key": key},
+    )
+
+
+def conflict_error(key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"idempotency_key {key!r} was already used for a different request "
+        f"(idempotency_key 冲突: {key})",
+        field="idempotency_key",
+    )
+
+
+class JournalIdempotencyStore:
+    """Exactly-once placements recorded in a :class:`Journal`.
+
+    Args:
+        journal: the open journal.
+        orders: ``account_key → broker orders`` used to reconcile (set later with :meth:`bind`).
+    """
+
+    def __init__(self, journal: Journal, orders: OrdersSource | None = None) -> None:
+        self._journal = journal
+        self._orders = orders
+        self._live: dict[Scope, _Live] = {}
+        self._lock = asyncio.Lock()
+
+    def bind(self, orders: OrdersSource) -> None:
+        """Give the store the broker's order list (needed to reconcile)."""
+        self._orders = orders
+
+    async def run(
+        self,
+        scope: Scope,
+        fingerprint: str,
+        submit: Callable[[], Awaitable[T]],
+        *,
+        sub_account: str | None = None,
+        tag: str = "",
+    ) -> tuple[T, bool]:
+        """Submit at most once per scope (see the module docstring); ``(result, replayed)``."""
+        async with self._lock:
+            live = self._live.get(scope)
+            replayed = True
+            if live is None:
+                row = await self._claim(self._new_row(scope, fingerprint, sub_account, tag))
+                if row is None:
+                    live = self._start(scope, fingerprint, self._submit(scope, submit))
+                    replayed = False
+                elif row.fingerprint != fingerprint:
+                    raise conflict_error(scope[1])
+                elif row.state in UNSETTLED_STATES:
+                    live = self._start(scope, fingerprint, self._reconcile(row))
+                else:
+                    return cast(T, _replay(row)), True
+            elif live.fingerprint != fingerprint:
+                raise conflict_error(scope[1])
+        return await _outcome(scope, live.task), replayed
+
+    def lookup(self, scope: Scope) -> Any | None:
+        """The result of a finished in-process submission still held in memory, else None."""
+        live = self._live.get(scope)
+        task = live.task if live is not None else None
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
+
+    async def recorded(self, scope: Scope) -> Any | None:
+        """The recorded order of a scope (reconciling an unsettled intent first), or None."""
+        row = await self._journal.intent(*scope)
+        if row is None:
+            return None
+        try:
+            result, _ = await self.run(scope, row.fingerprint, _never, tag=row.remark_tag)
+        except BulletTradeError:
+            return None
+        return result
+
+    async def reconcile_all(self) -> int:
+        """Reconcile every unsettled intent not running in this process; returns how many
+        were settled (startup, or on demand)."""
+        rows = await self._journal.intents(states=UNSETTLED_STATES)
+        settled = 0
+        for row in rows:
+            scope = (row.account_key, row.idem_key)
+            async with self._lock:
+                if scope in self._live:
+                    continue
+                live = self._start(scope, row.fingerprint, self._reconcile(row))
+            try:
+                await _outcome(scope, live.task)
+                settled += 1
+            except SubmitUnknown:
+                pass  # broker not answering: stays unsettled
+            except BulletTradeError:
+                settled += 1  # settled as not submitted
+        return settled
+
+    async def close(self) -> None:
+        """Cancel in-process submissions (their intents stay ``pending``, as after a crash)."""
+        tasks = [live.task for live in self._live.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ internals
+
+    def _new_row(
+        self, scope: Scope, fingerprint: str, sub_account: str | None, tag: str
+    ) -> IntentRow:
+        now = self._journal.now()
+        return IntentRow(
+            account_key=scope[0], idem_key=scope[1], sub_account=sub_account,
+            fingerprint=fingerprint, remark_tag=tag, fields=fingerprint, state=PENDING,
+            order_id=None, result=None, created_at=now, updated_at=now,
+        )
+
+    async def _claim(self, row: IntentRow) -> IntentRow | None:
+        """Write the intent; a journal that cannot write means nothing is submitted."""
+        try:
+            return await self._journal.claim_intent(row)
+        except Exception as exc:  # I/O boundary: refuse the order rather than risk it
+            log.exception("journal: cannot record intent %s/%s", row.account_key, row.idem_key)
+            raise BackendUnavailable(
+                "the order journal is unavailable; nothing was submitted (订单日志不可用)"
+            ) from exc
+
+    def _start(self, scope: Scope, fingerprint: str, coro: Awaitable[Any]) -> _Live:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        live = _Live(fingerprint, task)
+        self._live[scope] = live
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if self._live.get(scope) is live:
+                del self._live[scope]
+            if not finished.cancelled():
+                finished.exception()  # retrieved: the callers may be gone
+
+        task.add_done_callback(done)
+        return live
+
+    async def _submit(self, scope: Scope, submit: Callable[[], Awaitable[T]]) -> T:
+        try:
+            result = await submit()
+        except BackendUnavailable:
+            await self._forget(scope)
+            raise
+        except SubmitUnknown as exc:
+            await self._record(scope, UNKNOWN, None, error_to_json(exc))
+            raise
+        except BulletTradeError as exc:
+            await self._record(scope, REJECTED, None, error_to_json(exc))
+            raise
+        except asyncio.CancelledError:
+            raise  # shutdown: the intent stays pending and is reconciled at the next start
+        except Exception as exc:  # I/O boundary: the backend failed in an unknown way
+            log.exception("submission %s/%s failed unexpectedly", scope[0], scope[1])
+            error = unknown_error(scope[1])
+            await self._record(scope, UNKNOWN, None, error_to_json(error))
+            raise error from exc
+        order_id = getattr(result, "order_id", None)
+        await self._record(scope, SUBMITTED, order_id, order_to_json(cast(Order, result)))
+        return result
+
+    async def _reconcile(self, row: IntentRow) -> Order:
+        if self._orders is None:
+            raise unknown_error(row.idem_key)
+        state, order, error = await reconcile_intent(self._orders, row)
+        if state == UNKNOWN:
+            raise unknown_error(row.idem_key)
+        if order is not None:
+            await self._record((row.account_key, row.idem_key), SUBMITTED, order.order_id,
+                               order_to_json(order))
+            return order
+        assert error is not None
+        await self._record((row.account_key, row.idem_key), REJECTED, None, error_to_json(error))
+        raise error
+
+    async def _record(
+        self, scope: Scope, state: str, order_id: str | None, result: str | None
+    ) -> None:
+        try:
+            await self._journal.settle_intent(scope[0], scope[1], state, order_id, result)
+        except Exception:  # I/O boundary: the outcome still goes to the caller
+            log.exception("journal: recording %s for %s/%s failed", state, scope[0], scope[1])
+
+    async def _forget(self, scope: Scope) -> None:
+        try:
+            await self._journal.forget_intent(*scope)
+        except Exception:  # I/O boundary
+            log.exception("journal: forgetting %s/%s failed", scope[0], scope[1])
+
+
+async def _never() -> Any:
+    raise AssertionError("a recorded intent is never submitted again")
+
+
+def _replay(row: IntentRow) -> Any:
+    """The recorded outcome of a settled intent: the order, or the recorded error raised."""
+    if row.result is None:
+        raise unknown_error(row.idem_key)
+    error = error_from_json(row.result)
+    if error is not None:
+        raise error
+    return order_from_json(row.result)
+
+
+async def _outcome(scope: Scope, task: asyncio.Task[Any]) -> Any:
+    if task.cancelled():
+        raise unknown_error(scope[1])
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():  # the submission was cancelled (shutdown), not this request
+            raise unknown_error(scope[1]) from None
+        raise

@@ -1,0 +1,159 @@
+"""Fake ``xtquant.xtdata`` over the installed :class:`~.exchange.FakeExchange`.
+
+Traps reproduced: the module is **not thread-safe**, so a call entered while another thread
+is inside one raises ``RuntimeError`` (production would corrupt state or crash); history is
+local-first, so ``get_market_data_ex`` returns an empty frame for a code until
+``download_history_data`` fetched that code and period; the layouts and units of
+:mod:`.marketdata`. ``exchange.hang(name)`` makes the next call of ``name`` wait for a release
+*before* it enters the client (a call stuck waiting for the miniQMT server).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from bullet_trade.model.clock import CHINA_TZ
+from bullet_trade.testing.fake_xtquant import _state, marketdata
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+data_dir: str | None = None
+enable_hello = True
+_busy = threading.Lock()
+_downloaded: set[tuple[str, str]] = set()
+
+
+def _reset() -> None:
+    """Forget downloads (called when a new exchange is installed)."""
+    _downloaded.clear()
+
+
+def _client(func: F) -> F:
+    """Serialise-or-fail: detect concurrent use; honour injected hangs and outages."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        exchange = _state.exchange()
+        release = exchange.take_hang(func.__name__)
+        if release is not None:
+            release.wait()
+        if not _busy.acquire(blocking=False):
+            raise RuntimeError(
+                f"xtdata.{func.__name__} called while another thread is inside xtdata "
+                "(xtdata is not thread-safe)"
+            )
+        try:
+            if not exchange.data_online:
+                raise Exception("行情服务连接断开")
+            return func(*args, **kwargs)
+        finally:
+            _busy.release()
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_client
+def connect(ip: str = "", port: Any = None, remember_if_success: bool = True) -> object:
+    if enable_hello:
+        print("***** xtdata连接成功 (fake) *****")
+    return object()
+
+
+def get_data_dir() -> str:
+    return data_dir or "../userdata_mini/datadir"
+
+
+@_client
+def download_history_data(
+    stock_code: str, period: str, start_time: str = "", end_time: str = "",
+    incrementally: bool | None = None,
+) -> None:
+    if period not in marketdata.PERIODS:
+        raise Exception(f"下载数据失败：unsupported period {period}")
+    _downloaded.add((stock_code, period))
+
+
+@_client
+def get_market_data_ex(
+    field_list: list[str] | None = None, stock_list: list[str] | None = None,
+    period: str = "1d", start_time: str = "", end_time: str = "", count: int = -1,
+    dividend_type: str = "none", fill_data: bool = True,
+) -> dict[str, pd.DataFrame]:
+    if period not in marketdata.PERIODS:
+        raise Exception(f"unsupported period {period}")
+    if dividend_type not in marketdata.DIVIDEND_TYPES:
+        raise Exception(f"unsupported dividend_type {dividend_type}")
+    exchange = _state.exchange()
+    out: dict[str, pd.DataFrame] = {}
+    for code in stock_list or []:
+        if (code, period) not in _downloaded:
+            out[code] = pd.DataFrame(columns=marketdata.KLINE_FIELDS)
+            continue
+        frame = marketdata.kline_frame(exchange, code, period, (start_time, end_time, count))
+        out[code] = frame[list(field_list)] if field_list else frame
+    return out
+
+
+@_client
+def get_full_tick(code_list: list[str]) -> dict[str, dict[str, Any]]:
+    exchange = _state.exchange()
+    ticks = {code: marketdata.full_tick(exchange, code) for code in code_list}
+    return {code: tick for code, tick in ticks.items() if tick is not None}
+
+
+@_client
+def get_instrument_detail(stock_code: str, iscomplete: bool = False) -> dict[str, Any] | None:
+    return marketdata.instrument_detail(_state.exchange(), stock_code)
+
+
+@_client
+def get_instrument_type(stock_code: str) -> dict[str, bool] | None:
+    return marketdata.instrument_type_dict(stock_code)
+
+
+def _day(text: str) -> date | None:
+    parsed = marketdata.parse_time(text)
+    return parsed.date() if parsed is not None else None
+
+
+@_client
+def get_trading_dates(
+    market: str, start_time: str = "", end_time: str = "", count: int = -1
+) -> list[int]:
+    """Epoch ms of 00:00 Beijing time of each trading day (ascending)."""
+    market_ = _state.exchange().market
+    calendar, today = market_.calendar, market_.clock.now().date()
+    start, end = _day(start_time), _day(end_time) or today
+    days = calendar.trade_days(start, end, count if count > 0 else None)
+    return [int(datetime.combine(d, time(), CHINA_TZ).timestamp() * 1000) for d in days]
+
+
+@_client
+def get_trading_calendar(market: str, start_time: str = "", end_time: str = "") -> list[str]:
+    if market not in ("SH", "SZ"):
+        raise Exception("暂不支持除SH,SZ以外市场的交易日历")
+    market_ = _state.exchange().market
+    end = _day(end_time) or market_.clock.now().date()
+    days = market_.calendar.trade_days(_day(start_time), end, None)
+    return [d.strftime("%Y%m%d") for d in days]
+
+
+@_client
+def subscribe_quote(
+    stock_code: str, period: str = "1d", start_time: str = "", end_time: str = "",
+    count: int = 0, callback: Callable[[dict[str, list[dict[str, Any]]]], None] | None = None,
+) -> int:
+    if callback is None or marketdata.security_or_none(stock_code) is None:
+        return -1
+    return _state.exchange().feed.subscribe(stock_code, callback)
+
+
+@_client
+def unsubscribe_quote(seq: int) -> None:
+    _state.exchange().feed.unsubscribe(seq)
