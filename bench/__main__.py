@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.peer import ensure_peer
-from bench.stats import Report, markdown
+from bench.stats import Report, Row, markdown
 from bench.targets import BenchContext
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,6 +37,9 @@ FIGURES: dict[str, str] = {
     "conns": "bench.fig_conns",
     "sim": "bench.sim_bench",
 }
+
+#: Seconds a script-style figure (no ``run(ctx)``) may take.
+SCRIPT_TIMEOUT = 100.0
 
 FigureRun = Callable[[BenchContext], Awaitable[Report]]
 
@@ -83,12 +86,42 @@ async def _run_figures(ctx: BenchContext, names: list[str]) -> Report:
         started = time.monotonic()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         try:
-            report.extend(await module.run(ctx))
+            if hasattr(module, "run"):
+                report.extend(await module.run(ctx))
+            else:
+                report.extend(await _script_figure(name, module_name, ctx))
         except Exception as exc:  # a broken figure must not hide the others
             traceback.print_exc()
             report.note(f"figure {name} failed: {type(exc).__name__}: {exc}")
         print(f"[bench] {name} done in {time.monotonic() - started:.1f}s", file=sys.stderr,
               flush=True)
+    return report
+
+
+async def _script_figure(name: str, module_name: str, ctx: BenchContext) -> Report:
+    """A figure module without ``run(ctx)`` (e.g. ``bench.sim_bench``): run it as
+    ``python -m <module>`` with a time limit; each line it prints becomes a row."""
+    report = Report()
+    if ctx.quick:
+        report.note(f"{name}: skipped in quick mode")
+        return report
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module_name, cwd=RESULTS.parent.parent,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), SCRIPT_TIMEOUT)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        report.note(f"{name}: stopped after {SCRIPT_TIMEOUT:g} s")
+        return report
+    for line in out.decode(errors="replace").splitlines():
+        if ":" in line and line.strip():
+            metric, value = line.split(":", 1)
+            report.add(Row(name, metric.strip(), value.strip()))
+    if proc.returncode:
+        report.note(f"{name}: exit status {proc.returncode}")
     return report
 
 

@@ -7,6 +7,8 @@ the figures need, and logs like ``bullet-trade server`` does (INFO, access log o
 * ``--stamp-ticks``: wraps the backend's quote listener so each quote's ``volume`` carries the
   wall-clock time (µs since the epoch) at which the backend's callback fired; the tick figure
   subtracts it from the client's arrival time. Only for the benchmark.
+* The per-session request quota (``rate_limit``) is switched off: the figures measure
+  capacity, and the published server has no quota.
 * ``--fast-daily``: daily bars come from a synthetic numpy random walk instead of the
   simulator's price model (about 19 ms per code there, which would make 5,000 codes a
   simulator figure, not a transport one). Minute bars always come from the simulator.
@@ -110,10 +112,16 @@ def _parse() -> argparse.Namespace:
 async def _serve(args: argparse.Namespace, runtime: Path) -> None:
     sim = SimConfig(latency=args.latency, tick_interval=args.tick_interval, initial_cash=1e12)
     accounts = (AccountConfig(key="main", account_id="100001"),)
+    extra: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(ServerConfig)}
+    if "rate_limit" in names:  # measure capacity, not the per-session request quota
+        extra["rate_limit"] = 0.0
+    if "max_pending" in names:  # the load generator opens connections in batches
+        extra["max_pending"] = max(32, args.max_connections)
     config = ServerConfig(
         listen="127.0.0.1", port=args.port, token=args.token, accounts=accounts,
         max_connections=args.max_connections, max_subscriptions=args.max_subscriptions,
-        access_log=not args.no_access_log, runtime_dir=runtime, sim=sim,
+        access_log=not args.no_access_log, runtime_dir=runtime, sim=sim, **extra,
     )
     clock = WallClock()
     data, broker = build_sim_backend(sim, list(accounts), clock)

@@ -12,16 +12,20 @@ import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # cryptography is imported lazily: only this command needs it
+    from cryptography import x509
 
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 
 
-def _san_entries(hosts: tuple[str, ...]) -> list[object]:
+def _san_entries(hosts: tuple[str, ...]) -> list[x509.GeneralName]:
     from cryptography import x509
 
-    entries: list[object] = []
+    entries: list[x509.GeneralName] = []
     for host in dict.fromkeys(h.strip() for h in hosts if h.strip()):
         try:
             entries.append(x509.IPAddress(ipaddress.ip_address(host)))
@@ -59,7 +63,7 @@ def generate_certificate(hosts: tuple[str, ...], days: int) -> tuple[bytes, byte
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)  # type: ignore[arg-type]
+        .add_extension(x509.SubjectAlternativeName(san), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -77,7 +81,7 @@ def generate_certificate(hosts: tuple[str, ...], days: int) -> tuple[bytes, byte
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def _key_usage() -> object:
+def _key_usage() -> x509.KeyUsage:
     from cryptography import x509
 
     return x509.KeyUsage(

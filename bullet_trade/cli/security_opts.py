@@ -27,7 +27,11 @@ import click
 
 from bullet_trade.cli.env import ConfigError, get_bool, get_float, get_int, get_str
 from bullet_trade.config import ServerConfig
-from bullet_trade.server.security.tls import SecuritySetupError, certificate_fingerprint
+from bullet_trade.server.security.tls import (
+    SecuritySetupError,
+    certificate_fingerprint,
+    server_ssl_context,
+)
 from bullet_trade.server.security.tokens import load_tokens_file
 
 
@@ -45,13 +49,16 @@ def security_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[
     """ServerConfig keyword arguments for the security options.
 
     Raises:
-        ConfigError: an unreadable or invalid tokens file, or a malformed number.
+        ConfigError: an unreadable or invalid tokens file, an unusable TLS certificate/key,
+            or a malformed number.
     """
     cert = _pick(flags, "tls_cert", get_str(env, "QMT_SERVER_TLS_CERT"))
     key = _pick(flags, "tls_key", get_str(env, "QMT_SERVER_TLS_KEY"))
     tokens_file = _pick(flags, "tokens_file", get_str(env, "QMT_SERVER_TOKENS_FILE"))
     try:
         tokens = load_tokens_file(Path(tokens_file)) if tokens_file else ()
+        if cert and key:  # fail before logging and backends start (the server checks again)
+            server_ssl_context(Path(cert), Path(key))
     except SecuritySetupError as exc:
         raise ConfigError(str(exc)) from None
     return {

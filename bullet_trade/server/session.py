@@ -26,8 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bullet_trade.config import TokenGrant
-from bullet_trade.errors import AuthFailed, BadRequest, BulletTradeError, RateLimited, Unsupported
+from bullet_trade.errors import AuthFailed, BadRequest, BulletTradeError, Unsupported
 from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
 from bullet_trade.server.dispatch import Dispatcher, error_reply, log_access
 from bullet_trade.server.events import EXTENSION as EVENTS_EXTENSION
@@ -43,8 +42,8 @@ from bullet_trade.server.handshake import (
 from bullet_trade.server.outbox import Outbox
 from bullet_trade.server.push import TickFanout
 from bullet_trade.server.security import Security
-from bullet_trade.server.security.allowlist import parse_peer_ip
 from bullet_trade.server.security.audit import audit_request
+from bullet_trade.server.security.guard import SessionGuard
 from bullet_trade.server.tasks import bounded, cancel_tasks, spawn
 from bullet_trade.wire.codec import decode_json
 from bullet_trade.wire.errors import FrameTooLarge, WireError
@@ -113,11 +112,8 @@ class Session:
         self._events = events  # events.v1 hub (attached at handshake when granted)
         peername = writer.get_extra_info("peername")
         self._peer = _format_peer(peername)
-        ip = parse_peer_ip(peername[0] if isinstance(peername, tuple) else None)
-        self._peer_ip = str(ip) if ip is not None else self._peer
-        self._security = security
-        self._grant: TokenGrant | None = None
-        self._bucket = security.rate_limiter()
+        self._audit = security.audit
+        self._guard = SessionGuard(security, peername, self._peer)
         self._session_id = new_session_id()
         self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
         self._outbox = Outbox(
@@ -247,31 +243,18 @@ class Session:
         except WireError as exc:
             self._send_error(BadRequest(f"handshake expected: {exc.message}", field=exc.field))
             return False
-        outcome = check_handshake(self._state, handshake, self._security.tokens)
+        outcome = check_handshake(self._state, handshake, self._guard.tokens)
         if isinstance(outcome, AuthFailed):
-            await self._auth_failed(outcome, handshake.id)
+            await self._guard.auth_failed()  # throttling delay before the answer
+            self._send_error(outcome, handshake.id)
             return False
         if isinstance(outcome, BulletTradeError):
             logger.info("%s: handshake refused: %s", self._peer, outcome.code)
             self._send_error(outcome, handshake.id)
             return False
-        self._security.throttle.record_success(self._peer_ip)
-        self._grant = outcome
+        self._guard.authenticated(outcome, self._session_id)
         self._open(handshake)
         return True
-
-    async def _auth_failed(self, error: AuthFailed, handshake_id: Any) -> None:
-        """Throttle: wait (exponentially longer per failure of this IP) before answering;
-        the failure that reaches the limit bans the IP (its next connections are closed)."""
-        delay, banned = self._security.throttle.record_failure(self._peer_ip)
-        audit = self._security.audit
-        audit.record("auth", peer=self._peer, outcome="failed", reason="token mismatch")
-        if banned:
-            seconds = self._config.auth_ban_seconds
-            audit.record("ban", peer=self._peer_ip, outcome="banned", seconds=seconds)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._send_error(error, handshake_id)
 
     async def _first_frame(self) -> bytes | None:
         """The first frame body, or ``None`` at EOF. Extra frames are kept for later."""
@@ -297,17 +280,13 @@ class Session:
             ack = dataclasses.replace(ack, last_seq=self._events.last_seq)
             self._events.attach(self)  # no await since last_seq was read: no gap, no repeat
         self._outbox.send(ack)
-        token = self._grant.name if self._grant is not None else "-"
         logger.info(
             "%s: session %s opened (token=%s, account=%s, client=%s)",
             self._peer,
             self._session_id,
-            token,
+            self._guard.token_name,
             self._account_key or "-",
             handshake.client_version or "-",
-        )
-        self._security.audit.record(
-            "auth", peer=self._peer, outcome="ok", token=token, session=self._session_id
         )
 
     async def _serve(self) -> None:
@@ -393,15 +372,9 @@ class Session:
         if isinstance(message, Ping):
             self._outbox.send(Pong(id=message.id))
         elif isinstance(message, Request):
-            retry_after = self._bucket.acquire()
-            if retry_after is not None:
-                self._send_error(
-                    RateLimited(
-                        f"too many requests; retry after {retry_after:.3f} s (请求过于频繁)",
-                        retry_after=round(retry_after, 3),
-                    ),
-                    message.id,
-                )
+            limited = self._guard.rate_limited()
+            if limited is not None:
+                self._send_error(limited, message.id)
                 return
             spawn(
                 self._run_request(message),
@@ -424,10 +397,10 @@ class Session:
             session=self,
             request_id=request.id,
             action=request.action,
-            grant=self._grant,
+            grant=self._guard.grant,
         )
         reply, status = await self._dispatcher.execute(ctx, request.payload)
-        audit_request(self._security.audit, ctx, request.payload, reply, status)
+        audit_request(self._audit, ctx, request.payload, reply, status)
         # v1: a request without a (truthy) id gets no response; its errors are still sent
         wanted = isinstance(reply, ErrorMessage) or bool(request.id)
         if wanted and not self._outbox.send(reply) and self._status is SessionState.OPEN:

@@ -57,6 +57,7 @@ async def make_kit(*, call_timeout: float = 5.0, start: bool = True, **sim: Any)
     if start:
         await data.start()
         await broker.start()
+        kit.events.clear()  # forget the start-up "connected" event
     return kit
 
 

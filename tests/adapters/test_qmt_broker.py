@@ -99,7 +99,8 @@ async def test_partial_fill_then_cancel() -> None:
     kit = await make_kit(fill_ratio=0.01)
     try:
         quote = await kit.data.quote(SEC)
-        order = await kit.broker.place_order("main", buy(amount=50_000, price=quote.high_limit))
+        price = round(quote.last_price + 0.05, 2)
+        order = await kit.broker.place_order("main", buy(amount=50_000, price=price))
         part = await kit.wait_for(lambda e: isinstance(e, OrderUpdated) and
                                   e.order.status is OrderStatus.FILLING)
         assert 0 < part.order.filled < 50_000

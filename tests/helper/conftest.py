@@ -78,14 +78,14 @@ class Served:
         self.host.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def start_served(runtime_dir: Path, **overrides: Any) -> Served:
+    """A QmtServer on the simulator in a loop thread; ``overrides`` go to ServerConfig."""
     host = LoopThread("helper-e2e-server")
     sim = SimConfig(clock_mode="real")
     clock = ManualClock(TRADING_MOMENT)
     config = ServerConfig(
-        listen="127.0.0.1", port=0, token=TOKEN, accounts=ACCOUNTS, runtime_dir=tmp_path,
-        sim=sim, trade_max_wait=2.0, access_log=False,
+        listen="127.0.0.1", port=0, token=TOKEN, accounts=ACCOUNTS, runtime_dir=runtime_dir,
+        sim=sim, trade_max_wait=2.0, access_log=False, **overrides,
     )
     data, broker = build_sim_backend(sim, list(ACCOUNTS), clock)
 
@@ -94,7 +94,16 @@ def served(tmp_path: Path) -> Iterator[Served]:
         await server.start()
         return server
 
-    result = Served(host, host.run(start()), clock)
+    try:
+        return Served(host, host.run(start()), clock)
+    except BaseException:
+        host.close()
+        raise
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    result = start_served(tmp_path)
     try:
         yield result
     finally:
@@ -121,6 +130,8 @@ class Tls:
     server_context: ssl.SSLContext
     ca_file: str
     fingerprint: str
+    cert_file: Path
+    key_file: Path
 
 
 @pytest.fixture
@@ -132,4 +143,7 @@ def tls(tmp_path: Path) -> Tls:
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
-    return Tls(server_context, str(ca_file), hashlib.sha256(der).hexdigest())
+    cert_file, key_file = tmp_path / "server.crt", tmp_path / "server.key"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    return Tls(server_context, str(ca_file), hashlib.sha256(der).hexdigest(), cert_file, key_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -164,9 +165,15 @@ def test_market_data(connected: Any) -> None:
 def test_quiet_by_default_and_debug_prints(
     connected: Any, served: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    connected.get_account()
-    connected.order(PINGAN, 100)
-    captured = capsys.readouterr()
+    # the in-process server logs through `logging`; silence it so only the helper could print
+    logging.disable(logging.CRITICAL)
+    try:
+        capsys.readouterr()
+        connected.get_account()
+        connected.order(PINGAN, 100)
+        captured = capsys.readouterr()
+    finally:
+        logging.disable(logging.NOTSET)
     assert captured.out == "" and captured.err == ""
     connected.configure("127.0.0.1", TOKEN, port=served.port, debug=True)
     connected.get_account()

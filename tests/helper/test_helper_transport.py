@@ -3,11 +3,15 @@ no retry after an error reply, connection reuse, TLS with a CA file or a pinned 
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, Served, Tls
+from conftest import TOKEN, Served, Tls, start_served
+
+from bullet_trade.config import ServerConfig
 
 pytestmark = pytest.mark.e2e
 
@@ -178,3 +182,17 @@ def test_plain_client_against_tls_port_fails_cleanly(bt: Any, served: Served, tl
     _configure(bt, proxy.port, retries=0)
     with pytest.raises(bt.RemoteConnectionError):
         bt.get_account()
+
+
+def test_tls_terminated_by_the_server_itself(bt: Any, tls: Tls, tmp_path: Path) -> None:
+    """The same pinned-fingerprint setup against ``bullet-trade server --tls-cert/--tls-key``."""
+    if "tls_cert" not in {f.name for f in dataclasses.fields(ServerConfig)}:
+        pytest.skip("this server build has no TLS settings; covered through the TLS proxy")
+    served = start_served(tmp_path / "runtime", tls_cert=tls.cert_file, tls_key=tls.key_file)
+    try:
+        _configure(bt, served.port, tls_fingerprint=tls.fingerprint.upper())
+        assert bt.order(PINGAN, 100)
+        assert bt.get_positions()[0].amount == 100
+        bt.close()
+    finally:
+        served.close()

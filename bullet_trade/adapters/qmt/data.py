@@ -207,8 +207,9 @@ class QmtDataAdapter:
         for security in codes:
             sub = self._subs.get(security)
             if sub is None:
-                sub = await self._subscribe(security)
-            sub.listeners.append(listener)
+                await self._subscribe(security, listener)
+            else:
+                sub.listeners.append(listener)
         done = [False]
 
         def unsubscribe() -> None:
@@ -220,20 +221,27 @@ class QmtDataAdapter:
 
         return unsubscribe
 
-    async def _subscribe(self, security: Security) -> _Subscription:
-        detail = await self._detail(security)
+    async def _subscribe(self, security: Security, listener: QuoteListener) -> None:
+        """First subscription of ``security``: registered *before* ``subscribe_quote`` so the
+        snapshot xtquant pushes at once is not dropped."""
+        sub = self._subs[security] = _Subscription(0, await self._detail(security))
+        sub.listeners.append(listener)
         loop = asyncio.get_running_loop()
 
         def on_data(datas: dict[str, list[dict[str, Any]]]) -> None:  # xtdata's thread
             for tick in (datas or {}).get(security.qmt, [])[-1:]:
                 loop.call_soon_threadsafe(self._deliver, security, dict(tick))
 
-        seq = await self._call("subscribe_quote", security.qmt, period="tick", count=0,
-                               callback=on_data)
-        if seq is None or int(seq) <= 0:
-            raise BackendUnavailable(f"subscribe_quote({security.qmt}) failed ({seq})")
-        sub = self._subs[security] = _Subscription(int(seq), detail)
-        return sub
+        try:
+            seq = await self._call(
+                "subscribe_quote", security.qmt, period="tick", count=0, callback=on_data
+            )
+            if seq is None or int(seq) <= 0:
+                raise BackendUnavailable(f"subscribe_quote({security.qmt}) failed ({seq})")
+        except BaseException:
+            self._subs.pop(security, None)
+            raise
+        sub.seq = int(seq)
 
     def _deliver(self, security: Security, tick: dict[str, Any]) -> None:
         sub = self._subs.get(security)

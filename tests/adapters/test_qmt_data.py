@@ -1,0 +1,96 @@
+"""QmtDataAdapter on the fake xtquant: history layout/units vs the simulator, quotes, trade
+days, security info, reference-counted subscriptions, and a hung xtdata call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+
+import pytest
+from qmt_kit import Kit, close_kit, kit_fixture, make_kit
+
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.sim.data import SimDataAdapter
+from bullet_trade.errors import BackendUnavailable
+from bullet_trade.model.codes import parse_security
+from bullet_trade.model.records import HistoryQuery, Quote
+
+SEC = parse_security("600000.XSHG")
+
+
+@pytest.fixture
+async def kit() -> AsyncIterator[Kit]:
+    async for k in kit_fixture():
+        yield k
+
+
+def sim_of(kit: Kit) -> SimDataAdapter:
+    return SimDataAdapter(kit.exchange.market, kit.exchange.market.config)
+
+
+async def test_daily_history_matches_the_simulator(kit: Kit) -> None:
+    query = HistoryQuery(security=SEC, frequency="1d", count=3, fq="none")
+    got = await kit.data.history(query)
+    want = await sim_of(kit).history(query)
+    assert got.index.name == "time" and list(got.index) == list(want.index)
+    assert list(got.columns)[:6] == list(HISTORY_COLUMNS)
+    assert got["close"].tolist() == want["close"].tolist()
+    assert (got["volume"] % 100 == 0).all()  # lots converted back to shares
+
+
+async def test_minute_history_merges_the_auction_bar(kit: Kit) -> None:
+    query = HistoryQuery(security=SEC, frequency="1m", start=datetime(2026, 11, 24, 9, 0),
+                         end=datetime(2026, 11, 24, 9, 35), fq="pre")
+    got = await kit.data.history(query)
+    want = await sim_of(kit).history(query)
+    assert [t.strftime("%H:%M") for t in got.index] == ["09:31", "09:32", "09:33", "09:34",
+                                                         "09:35"]
+    assert got["open"].tolist() == want["open"].tolist()
+    counted = await kit.data.history(HistoryQuery(security=SEC, frequency="5m", count=4))
+    assert len(counted) == 4 and counted.index[-1] == datetime(2026, 11, 24, 10, 0)
+
+
+async def test_quote_trade_days_and_security_info(kit: Kit) -> None:
+    quote = await kit.data.quote(SEC)
+    want = kit.exchange.market.quote(SEC)
+    assert (quote.last_price, quote.high_limit, quote.low_limit) == (
+        want.last_price, want.high_limit, want.low_limit)
+    assert quote.name == "浦发银行" and quote.dt == datetime(2026, 11, 24, 10, 0)
+    assert quote.volume == want.volume // 100 * 100 and quote.bids[0][1] % 100 == 0
+    assert await kit.data.trade_days(count=2) == [date(2026, 11, 23), date(2026, 11, 24)]
+    info = await kit.data.security_info(parse_security("510300.XSHG"))
+    assert info.type == "etf" and info.start_date == date(2015, 1, 5) and info.end_date is None
+
+
+async def test_a_hung_call_does_not_block_other_requests() -> None:
+    kit = await make_kit(call_timeout=0.2)
+    try:
+        release = kit.exchange.hang("get_full_tick")
+        with pytest.raises(BackendUnavailable) as info:
+            await kit.data.quote(SEC)
+        assert "get_full_tick" in info.value.message
+        assert await kit.data.trade_days(count=1) == [date(2026, 11, 24)]
+        release.set()
+        assert (await kit.data.quote(SEC)).last_price > 0
+    finally:
+        await close_kit(kit)
+
+
+async def test_subscriptions_are_reference_counted(kit: Kit) -> None:
+    first: asyncio.Queue[Quote] = asyncio.Queue()
+    second: asyncio.Queue[Quote] = asyncio.Queue()
+    stop_a = await kit.data.subscribe_quotes([SEC], first.put_nowait)
+    stop_b = await kit.data.subscribe_quotes([SEC], second.put_nowait)
+    assert kit.exchange.feed.active() == ["600000.SH"]
+    quote = await asyncio.wait_for(first.get(), 5)
+    assert quote.security == SEC and quote.high_limit > quote.last_price > 0
+    kit.exchange.push_ticks()
+    await asyncio.wait_for(second.get(), 5)
+    stop_a()
+    stop_a()
+    await kit.data.drain()
+    assert kit.exchange.feed.active() == ["600000.SH"]
+    stop_b()
+    await kit.data.drain()
+    assert kit.exchange.feed.active() == []
