@@ -17,9 +17,10 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bench.peer import ensure_peer
 from bench.stats import Report, Row, markdown
@@ -41,7 +42,7 @@ FIGURES: dict[str, str] = {
 #: Seconds a script-style figure (no ``run(ctx)``) may take.
 SCRIPT_TIMEOUT = 100.0
 
-FigureRun = Callable[[BenchContext], Awaitable[Report]]
+FigureRun = Callable[[BenchContext], Coroutine[Any, Any, Report]]
 
 
 def machine() -> str:

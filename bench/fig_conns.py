@@ -35,6 +35,10 @@ async def measure(
     return base, idle, active, result
 
 
+def _per_session(growth: float, sessions: int) -> str:
+    return "n/a" if math.isnan(growth) else f"{growth / sessions / 1024:.0f} KiB"
+
+
 async def run(ctx: BenchContext) -> Report:
     report = Report()
     sessions = ctx.size(500, 100)
@@ -56,8 +60,7 @@ async def run(ctx: BenchContext) -> Report:
                    ratio(o[1], p[1]) + " of published", "< 200 MB",
                    verdict(o[1] < 200e6)))
     report.add(Row(label, "RSS growth per idle session",
-                   f"{(o[1] - o[0]) / sessions / 1024:.0f} KiB",
-                   f"{(p[1] - p[0]) / sessions / 1024:.0f} KiB"))
+                   _per_session(o[1] - o[0], sessions), _per_session(p[1] - p[0], sessions)))
     report.add(Row(label, f"all active ({per_session} requests each): errors / RSS",
                    f"{o[3].errors} / {mib(o[2])}",
                    f"{p[3].errors} / {mib(p[2])}" if "published" in out else "",

@@ -1,7 +1,8 @@
 """Launcher of *our* server for the benchmarks (a separate process, so its CPU is its own).
 
 It builds :class:`~bullet_trade.server.app.QmtServer` on the simulated exchange with the knobs
-the figures need, and logs like ``bullet-trade server`` does (INFO, access log on).
+the figures need, and logs like ``bullet-trade server`` does (INFO, access log on, to the
+console and to a rotating file, as the published server does too).
 
 * ``--latency S``: ``SimConfig.latency`` (every data call waits S seconds; head-of-line figure).
 * ``--stamp-ticks``: wraps the backend's quote listener so each quote's ``volume`` carries the
@@ -91,7 +92,9 @@ def synthetic_daily(query: HistoryQuery) -> pd.DataFrame:
         "money": close * 1e5,
         "paused": np.zeros(len(days)),
     }
-    frame = pd.DataFrame({c: columns.get(c, close) for c in HISTORY_COLUMNS}, index=days)
+    frame: pd.DataFrame = pd.DataFrame(
+        {c: columns.get(c, close) for c in HISTORY_COLUMNS}, index=days
+    )
     return frame
 
 
@@ -126,7 +129,7 @@ async def _serve(args: argparse.Namespace, runtime: Path) -> None:
     clock = WallClock()
     data, broker = build_sim_backend(sim, list(accounts), clock)
     wrapped = BenchData(data, stamp_ticks=args.stamp_ticks, fast_daily=args.fast_daily)
-    server = QmtServer(config, data=wrapped, broker=broker, clock=clock)  # type: ignore[arg-type]
+    server = QmtServer(config, data=wrapped, broker=broker, clock=clock)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -137,8 +140,10 @@ async def _serve(args: argparse.Namespace, runtime: Path) -> None:
 
 def main() -> None:
     args = _parse()
-    setup_logging(None, level="INFO")
     with tempfile.TemporaryDirectory(prefix="bt-bench-") as runtime:
+        # like ``bullet-trade server``: console plus a rotating file (the published server
+        # also writes every line to both)
+        setup_logging(Path(runtime) / "logs", level="INFO", filename="server.log")
         asyncio.run(_serve(args, Path(runtime)))
 
 

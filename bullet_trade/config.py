@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bullet_trade.model.records import AccountConfig
@@ -39,6 +40,8 @@ class SimConfig:
         fill_ratio: share of the current minute bar's volume that one matching pass may fill
             for one security (larger orders fill partly, over several minutes).
         suspended: codes (JoinQuant or QMT form) that are suspended from the start.
+        holidays_file: file of extra holidays (one ``YYYY-MM-DD`` a line) for the simulator's
+            trading calendar; they take precedence over the library's calendar.
     """
 
     seed: int = 42
@@ -51,9 +54,19 @@ class SimConfig:
     tick_interval: float = 3.0
     fill_ratio: float = 0.25
     suspended: tuple[str, ...] = ()
+    holidays_file: str | None = None
 
     def __post_init__(self) -> None:
         _positive("initial_cash", self.initial_cash)
+        _positive("replay_speed", self.replay_speed)
+        if self.replay_start is not None:
+            try:
+                datetime.fromisoformat(self.replay_start)
+            except ValueError:
+                raise ValueError(
+                    f"replay_start must be a date or datetime (YYYY-MM-DD[ HH:MM]), "
+                    f"got {self.replay_start!r}"
+                ) from None
         _positive("match_interval", self.match_interval)
         _positive("tick_interval", self.tick_interval)
         if not (0 < self.fill_ratio <= 1):
@@ -96,6 +109,27 @@ class TokenGrant:
             raise ValueError(
                 f"token {self.name!r}: unknown scope(s) {unknown}; use {sorted(TOKEN_SCOPES)}"
             )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubAccountConfig:
+    """One virtual sub-account (``--sub-accounts demo@main:limit=1000000``).
+
+    Attributes:
+        name: the ``sub_account_id`` clients send (letters, digits, ``_`` and ``-``).
+        parent: key of the configured account the sub-account trades on.
+        limit: cumulative daily quota of open + filled BUY value (CNY); ``None`` = no quota.
+    """
+
+    name: str
+    parent: str
+    limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.parent:
+            raise ValueError("a sub-account needs a name and a parent account")
+        if self.limit is not None:
+            _positive(f"sub-account {self.name!r} limit", self.limit)
 
 
 def _check_allowlist(entries: tuple[str, ...]) -> None:
@@ -152,6 +186,11 @@ class ServerConfig:
             burst allowed above that (token bucket); ``rate_limit == 0`` disables it.
         audit_log: write ``<runtime_dir>/logs/audit.log`` (off by default for embedded and
             test servers; ``bullet-trade server`` turns it on unless ``--no-audit-log``).
+        sub_accounts: virtual sub-accounts (``--sub-accounts``); names are unique and each
+            parent must be a configured account (checked again against the broker's accounts
+            when the server is built, since the simulator may supply a default account).
+        order_rate_limit / order_rate_burst: orders + cancels per second allowed per account
+            on average, and the burst above that (token bucket); ``0`` disables the guard.
     """
 
     listen: str = "0.0.0.0"
@@ -185,6 +224,9 @@ class ServerConfig:
     rate_limit: float = 200.0
     rate_burst: int = 1000
     audit_log: bool = False
+    sub_accounts: tuple[SubAccountConfig, ...] = ()
+    order_rate_limit: float = 20.0
+    order_rate_burst: int = 40
 
     def __post_init__(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -205,6 +247,22 @@ class ServerConfig:
             raise ValueError(f"duplicate account keys in {keys}")
         if self.server_type not in ("sim", "qmt"):
             raise ValueError(f"server_type must be sim or qmt, not {self.server_type!r}")
+        self._check_orders()
+
+    def _check_orders(self) -> None:
+        names = [sub.name for sub in self.sub_accounts]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate sub-account names in {names}")
+        keys = {a.key for a in self.accounts}
+        for sub in self.sub_accounts:
+            if keys and sub.parent not in keys and sub.parent != "default":
+                raise ValueError(
+                    f"sub-account {sub.name!r}: parent account {sub.parent!r} is not configured"
+                )
+        if self.order_rate_limit < 0 or not math.isfinite(self.order_rate_limit):
+            raise ValueError("order_rate_limit must be a finite number >= 0 (0 disables it)")
+        if self.order_rate_burst < 1:
+            raise ValueError("order_rate_burst must be >= 1")
 
     def _check_security(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -41,10 +41,21 @@ def build_backends(
     """
     if server_type == "sim":
         from bullet_trade.adapters.sim import build_sim_backend
+        from bullet_trade.adapters.sim.clocks import sim_calendar, sim_clock
+        from bullet_trade.model.calendar import load_holidays_file
 
         state_path = runtime_dir / SIM_STATE_FILE if runtime_dir is not None else None
+        try:  # replay mode runs the simulator on its own accelerated clock
+            sim_time = sim_clock(sim, clock)
+            holidays = load_holidays_file(sim.holidays_file) if sim.holidays_file else set()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(str(exc)) from exc
         return build_sim_backend(
-            sim, list(accounts or (DEFAULT_SIM_ACCOUNT,)), clock, state_path=state_path
+            sim,
+            list(accounts or (DEFAULT_SIM_ACCOUNT,)),
+            sim_time,
+            calendar=sim_calendar(sim_time, holidays),
+            state_path=state_path,
         )
     if server_type == "qmt":
         return _build_qmt(accounts, sim, clock)

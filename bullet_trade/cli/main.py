@@ -36,6 +36,7 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
 def _register() -> None:
     from bullet_trade.cli.cert_cmd import cert_command
     from bullet_trade.cli.demo_cmd import demo_command
+    from bullet_trade.cli.halt_cmd import halt_command
     from bullet_trade.cli.helper_cmd import helper_command
     from bullet_trade.cli.live_cmd import live_command
     from bullet_trade.cli.server_cmd import server_command
@@ -45,6 +46,7 @@ def _register() -> None:
     cli.add_command(demo_command)
     cli.add_command(cert_command)
     cli.add_command(helper_command)
+    cli.add_command(halt_command)
 
 
 _register()

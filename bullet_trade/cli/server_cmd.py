@@ -32,6 +32,7 @@ from bullet_trade.config import DEFAULT_PORT, ServerConfig, SimConfig
 from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.clock import WallClock
 from bullet_trade.server.security.tls import SecuritySetupError
+from bullet_trade.server.subaccounts.spec import SubAccountError, parse_sub_accounts
 
 log = logging.getLogger("bullet_trade.server")
 
@@ -56,6 +57,11 @@ def build_sim_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> SimCon
         initial_cash=_pick(flags, "sim_cash", get_float(env, "BT_SIM_CASH", 1_000_000.0)),
         latency=_pick(flags, "sim_latency", get_float(env, "BT_SIM_LATENCY", 0.0)),
         clock_mode=_pick(flags, "sim_clock", get_str(env, "BT_SIM_CLOCK", "always-open")),
+        replay_start=_pick(flags, "sim_replay_start", get_str(env, "BT_SIM_REPLAY_START")),
+        replay_speed=_pick(
+            flags, "sim_replay_speed", get_float(env, "BT_SIM_REPLAY_SPEED", 60.0)
+        ),
+        holidays_file=_pick(flags, "holidays", get_str(env, "BT_HOLIDAYS_FILE")),
     )
 
 
@@ -108,9 +114,31 @@ def build_server_config(
         trade_max_wait=get_float(env, "TRADE_MAX_WAIT_TIME", 16.0),
         access_log=_pick(flags, "access_log", get_bool(env, "QMT_SERVER_ACCESS_LOG", True)),
         sim=build_sim_config(flags, env),
+        **order_settings(flags, env),
         **security,
     )
     return config, generated
+
+
+def order_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """ServerConfig keyword arguments of the order-safety options (``--sub-accounts``,
+    ``--order-rate-limit``, ``--order-rate-burst``).
+
+    Raises:
+        SubAccountError: a malformed ``--sub-accounts`` item (a ``ValueError`` naming it).
+        ConfigError: a malformed number in the environment.
+    """
+    return {
+        "sub_accounts": parse_sub_accounts(
+            _pick(flags, "sub_accounts", get_str(env, "QMT_SERVER_SUB_ACCOUNTS"))
+        ),
+        "order_rate_limit": _pick(
+            flags, "order_rate_limit", get_float(env, "QMT_SERVER_ORDER_RATE_LIMIT", 20.0)
+        ),
+        "order_rate_burst": _pick(
+            flags, "order_rate_burst", get_int(env, "QMT_SERVER_ORDER_RATE_BURST", 40)
+        ),
+    }
 
 
 async def serve(config: ServerConfig, *, ready_file: Path | None, show_token: bool) -> None:
@@ -197,6 +225,23 @@ def server_options(func: Any) -> Any:
         click.option("--accounts", default=None, help="alias=account_id[:type[:data_path]],..."),
         click.option("--data-path", default=None, help="miniQMT userdata_mini (QMT_DATA_PATH)."),
         click.option(
+            "--sub-accounts",
+            default=None,
+            help="Virtual sub-accounts name[@parent][:limit=CNY],... (QMT_SERVER_SUB_ACCOUNTS).",
+        ),
+        click.option(
+            "--order-rate-limit",
+            type=float,
+            default=None,
+            help="Orders+cancels/s per account (QMT_SERVER_ORDER_RATE_LIMIT, 20; 0 = off).",
+        ),
+        click.option(
+            "--order-rate-burst",
+            type=int,
+            default=None,
+            help="Order+cancel burst per account (QMT_SERVER_ORDER_RATE_BURST, 40).",
+        ),
+        click.option(
             "--server-type",
             type=click.Choice(["sim", "qmt"]),
             default=None,
@@ -222,6 +267,20 @@ def server_options(func: Any) -> Any:
         click.option(
             "--sim-clock", type=click.Choice(["always-open", "real", "replay"]), default=None
         ),
+        click.option(
+            "--sim-replay-start",
+            default=None,
+            help="Start of the replay clock: YYYY-MM-DD (09:15) or YYYY-MM-DD HH:MM.",
+        ),
+        click.option(
+            "--sim-replay-speed", type=float, default=None, help="Replay speed (x real time)."
+        ),
+        click.option(
+            "--holidays",
+            type=click.Path(dir_okay=False, path_type=str),
+            default=None,
+            help="Extra holidays, one YYYY-MM-DD a line (BT_HOLIDAYS_FILE); sim calendar only.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -246,6 +305,6 @@ def server_command(obj: dict[str, Any], /, ready_file: Path | None, **flags: Any
     )
     try:
         asyncio.run(serve(config, ready_file=ready_file, show_token=generated))
-    except (ConfigError, SecuritySetupError, BackendUnavailable) as exc:
+    except (ConfigError, SecuritySetupError, SubAccountError, BackendUnavailable) as exc:
         # BackendUnavailable: miniQMT not running / not logged in at startup (no traceback)
         raise click.ClickException(str(exc)) from None

@@ -8,34 +8,41 @@ Contract (see ``shared/ARCHITECTURE.md`` principles 5 and 6):
   link (and re-sends ``data.subscribe`` for remembered symbols); retrying a request is the
   caller's decision. :meth:`AsyncConnection.read` does that for idempotent actions only.
 * Event handlers run via ``loop.call_soon``, never inline in the reader; their exceptions are
-  logged.
+  logged. Listeners, ``events.v1`` tracking and replay live in :mod:`.eventstream`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from bullet_trade.client.link import Link, spawn
+from bullet_trade.client.eventstream import (
+    EVENTS_EXTENSION,
+    REPLAY_PAGE,
+    EventHandler,
+    EventStream,
+)
+from bullet_trade.client.link import Link
 from bullet_trade.client.transport import OpenedLink, close_writer, connect_with_timeout
 from bullet_trade.config import ClientConfig
 from bullet_trade.errors import BulletTradeError, ConnectionLost
-from bullet_trade.wire.errors import MalformedMessage
-from bullet_trade.wire.messages import Event, Handshake, parse_server_message
+from bullet_trade.wire.messages import Handshake
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Event], Any]
-
-#: The negotiated event-stream extension (persistent ``seq``, replay by ``broker.events``).
-EVENTS_EXTENSION = "events.v1"
-#: Page size of ``broker.events`` replays.
-REPLAY_PAGE = 1000
+__all__ = [
+    "EVENTS_EXTENSION",
+    "NON_IDEMPOTENT_ACTIONS",
+    "REPLAY_PAGE",
+    "AsyncConnection",
+    "ConnectionState",
+    "EventHandler",
+    "backoff_delays",
+]
 
 #: Actions that change broker state; never retried by :meth:`AsyncConnection.read`.
 NON_IDEMPOTENT_ACTIONS = frozenset({"broker.place_order", "broker.cancel_order"})
@@ -90,16 +97,13 @@ class AsyncConnection:
         self._idle_timeout = idle_timeout
         self._state = ConnectionState.IDLE
         self._link: Link | None = None
-        self._listeners: dict[str, list[EventHandler]] = {}
+        self._events = EventStream()
         self._subscriptions: set[str] = set()
         self._reconnect_lock: asyncio.Lock | None = None
-        self._last_seq: int | None = None
         self._server_instance: str | None = None
         self._session_id: str | None = None
         self._server_features: tuple[str, ...] = ()
         self._granted_extensions: tuple[str, ...] = ()
-        self._handler_tasks: set[asyncio.Task[Any]] = set()
-        self._held: list[Event] | None = None  # pushes held back while replaying
 
     # ------------------------------------------------------------------ properties
 
@@ -167,7 +171,7 @@ class AsyncConnection:
             raise ConnectionLost("the connection was closed", details={"sent": False})
         replay_from = self._adopt(opened)
         if replay_from is not None:
-            await self._replay_events(replay_from)
+            await self._events.replay(self.request, replay_from)
 
     def _adopt(self, opened: OpenedLink) -> int | None:
         """Install the link; returns the seq to replay events after, or ``None``."""
@@ -175,9 +179,8 @@ class AsyncConnection:
         if self._server_instance and ack.server_instance != self._server_instance:
             log.warning("server restarted (instance %s -> %s)", self._server_instance,
                         ack.server_instance)
-        replay_from = self._replay_start(ack.extensions, ack.last_seq)
-        if replay_from is not None:
-            self._held = []  # set before the reader starts: no push can slip past the replay
+        # before the reader starts: no push can slip past the replay
+        replay_from = self._events.replay_start(ack.extensions, ack.last_seq)
         self._server_instance = ack.server_instance
         self._session_id = ack.session_id
         self._server_features = ack.features
@@ -185,7 +188,7 @@ class AsyncConnection:
         keepalive = ack.keepalive or 20
         link = Link(
             opened,
-            on_event=self._dispatch_event,
+            on_event=self._events.dispatch,
             on_drop=self._link_dropped,
             ping_interval=self._ping_interval or max(keepalive / 2, 5.0),
             idle_timeout=self._idle_timeout or 3.0 * keepalive,
@@ -197,55 +200,10 @@ class AsyncConnection:
                  ack.session_id)
         return replay_from
 
-    def _replay_start(self, extensions: tuple[str, ...], server_seq: int | None) -> int | None:
-        """Where the event replay of a new link starts (``None``: no replay).
-
-        The first link only starts tracking at the server's ``last_seq``. A later link
-        replays everything after the last seq seen; a server whose journal went backwards
-        (a new journal file) is replayed from its beginning.
-        """
-        if EVENTS_EXTENSION not in extensions or server_seq is None:
-            return None
-        if self._last_seq is None:
-            self._last_seq = server_seq
-            return None
-        if server_seq < self._last_seq:
-            log.warning("server event journal restarted (seq %d < %d); replaying it all",
-                        server_seq, self._last_seq)
-            self._last_seq = 0
-        return self._last_seq
-
     @property
     def last_seq(self) -> int | None:
         """Highest event ``seq`` delivered to listeners (``events.v1`` only)."""
-        return self._last_seq
-
-    async def _replay_events(self, since: int) -> None:
-        """Fetch and deliver the events missed since ``since``, then the held-back pushes.
-
-        Every event is delivered at most once and in ``seq`` order. On failure the link is
-        down; the next connect replays again from the last delivered seq.
-        """
-        try:
-            while True:
-                reply = await self.request(
-                    "broker.events", {"since_seq": since, "limit": REPLAY_PAGE}
-                )
-                events = _replayed(reply)
-                for event in events:
-                    self._deliver(event)
-                if not events or not isinstance(reply, dict) or not reply.get("more"):
-                    break
-                since = events[-1].seq or since
-            log.info("replayed missed events up to seq %s", self._last_seq)
-        except ConnectionLost:
-            raise
-        except BulletTradeError as exc:
-            log.warning("cannot replay missed events (%s): %s", exc.code, exc.message)
-        finally:
-            held, self._held = self._held or [], None
-            for event in held:
-                self._deliver(event)
+        return self._events.last_seq
 
     async def close(self) -> None:
         """Close for good: pending requests fail with ``ConnectionLost``; tasks are awaited."""
@@ -254,10 +212,7 @@ class AsyncConnection:
         if link is not None:
             link.drop("the connection was closed by the client")
             await link.wait_closed()
-        for task in list(self._handler_tasks):
-            task.cancel()
-        if self._handler_tasks:
-            await asyncio.gather(*self._handler_tasks, return_exceptions=True)
+        await self._events.close()
 
     async def __aenter__(self) -> AsyncConnection:
         await self.connect()
@@ -398,39 +353,7 @@ class AsyncConnection:
         """Call ``handler(Event)`` for every pushed event named ``event`` (``tick``,
         ``order``, ``trade``...). Handlers run via ``loop.call_soon``; coroutine results are
         run as tasks. Returns a function removing the handler."""
-        self._listeners.setdefault(event, []).append(handler)
-
-        def remove() -> None:
-            handlers = self._listeners.get(event, [])
-            if handler in handlers:
-                handlers.remove(handler)
-
-        return remove
-
-    def _dispatch_event(self, message: Event) -> None:
-        if self._held is not None and message.seq is not None:
-            self._held.append(message)
-            return
-        self._deliver(message)
-
-    def _deliver(self, message: Event) -> None:
-        if message.seq is not None:
-            if self._last_seq is not None and message.seq <= self._last_seq:
-                return  # replayed or duplicated (events.v1)
-            self._last_seq = message.seq
-        loop = asyncio.get_running_loop()
-        for handler in list(self._listeners.get(message.event, ())):
-            loop.call_soon(self._run_handler, handler, message)
-
-    def _run_handler(self, handler: EventHandler, message: Event) -> None:
-        try:
-            result = handler(message)
-            if inspect.isawaitable(result):
-                task = spawn(_await(result), f"event-{message.event}")
-                self._handler_tasks.add(task)
-                task.add_done_callback(self._handler_tasks.discard)
-        except Exception:
-            log.exception("event handler %r failed on %s", handler, message.event)
+        return self._events.add_listener(event, handler)
 
     def _link_dropped(self, link: Link, reason: str) -> None:
         if self._link is link:
@@ -438,23 +361,3 @@ class AsyncConnection:
             if not self.closed:
                 self._state = ConnectionState.DISCONNECTED
         log.info("disconnected from %s:%s: %s", self._config.host, self._config.port, reason)
-
-
-async def _await(awaitable: Any) -> None:
-    await awaitable
-
-
-def _replayed(reply: Any) -> list[Event]:
-    """The ``event`` frames of a ``broker.events`` reply (malformed ones are skipped)."""
-    frames = reply.get("events") if isinstance(reply, dict) else None
-    out: list[Event] = []
-    for frame in frames if isinstance(frames, list) else []:
-        try:
-            message = parse_server_message(frame) if isinstance(frame, dict) else None
-        except MalformedMessage:
-            message = None
-        if isinstance(message, Event):
-            out.append(message)
-        else:
-            log.warning("ignoring a malformed replayed event: %r", frame)
-    return out

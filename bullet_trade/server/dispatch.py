@@ -34,6 +34,7 @@ from bullet_trade.errors import (
     Unsupported,
 )
 from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
+from bullet_trade.server.deadline import Deadline
 from bullet_trade.server.security.tokens import account_allowed, required_scope
 from bullet_trade.wire.messages import ErrorMessage, Response
 
@@ -69,7 +70,8 @@ class Dispatcher:
         self._actions = actions
 
     async def execute(self, ctx: RequestContext, payload: dict[str, Any]) -> tuple[Reply, str]:
-        """Run one request.
+        """Run one request; must be awaited from the request's own task (the per-request
+        timeout is a :class:`~bullet_trade.server.deadline.Deadline` on that task).
 
         Returns:
             The reply and the access-log status (``ok``, ``error:<CODE>`` or ``timeout``).
@@ -77,15 +79,21 @@ class Dispatcher:
         """
         timeout = self._state.config.request_timeout
         spec = self._actions.get(ctx.action)
+        deadline: Deadline | None = None
         try:
             spec = self._check(ctx.action, spec)
             _authorize(ctx, spec)
             timeout = self._timeout(spec, payload)
-            result = await asyncio.wait_for(spec.handler(ctx, payload), timeout)
+            deadline = Deadline.arm(timeout)
+            try:
+                result = await spec.handler(ctx, payload)
+            finally:
+                deadline.disarm()
             _recheck_account(ctx)
-        except asyncio.TimeoutError:
-            expired = self._timeout_error(spec, timeout)
-            return error_reply(ctx.request_id, expired), "timeout"
+        except asyncio.CancelledError:
+            if deadline is None or not deadline.expired:
+                raise  # the session is closing
+            return error_reply(ctx.request_id, self._timeout_error(spec, timeout)), "timeout"
         except BulletTradeError as exc:
             return error_reply(ctx.request_id, exc), f"error:{exc.code}"
         except Exception:  # the handler boundary: a bug must not end the session
@@ -161,18 +169,23 @@ def log_access(
     status: str,
     duration: float,
 ) -> None:
-    """One INFO line per request. Tokens and payloads are never logged; client-chosen
-    strings (id, action) are quoted and clipped so they cannot forge log lines."""
-    access_logger.info(
-        "%s session=%s id=%s action=%s account=%s status=%s %.1fms",
-        peer,
-        session_id,
-        _clip(ctx.request_id),
-        _clip(ctx.action),
-        ctx.account_key or "-",
-        status,
-        duration * 1000.0,
+    """One INFO line per request (nothing is formatted when INFO is off for the access
+    logger). Tokens and payloads are never logged; client-chosen strings (id, action) are
+    quoted and clipped so they cannot forge log lines.
+
+    The record goes straight to ``Logger.handle``: same handlers, filters and format as
+    ``Logger.info``, without its caller lookup (a stack walk per request).
+    """
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    message = (
+        f"{peer} session={session_id} id={_clip(ctx.request_id)} action={_clip(ctx.action)} "
+        f"account={ctx.account_key or '-'} status={status} {duration * 1000.0:.1f}ms"
     )
+    record = access_logger.makeRecord(
+        access_logger.name, logging.INFO, __file__, 0, message, (), None, "log_access"
+    )
+    access_logger.handle(record)
 
 
 def _clip(value: Any, limit: int = 64) -> str:

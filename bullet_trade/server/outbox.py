@@ -9,6 +9,15 @@ Two lanes feed the writer:
   only the newest unsent tick per symbol instead of an ever-growing backlog.
 
 Control frames go first whenever both lanes have something to send.
+
+**Direct writes.** A control frame is handed straight to the transport, without waking the
+writer task, when nothing can be ahead of it or pile up behind it: the control lane is empty,
+the writer is not waiting for the transport to drain, the transport is open and its own
+buffer holds at most :data:`DIRECT_WRITE_LIMIT` bytes. Otherwise it is queued, and the
+writer task writes it (and drains) in order. Order is kept because the writer never holds a
+frame across an ``await`` (it writes a frame in the same step that dequeues it); backpressure
+is kept because a full transport buffer sends frames back to the queue, whose high-water mark
+pauses the session's reader.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ V = TypeVar("V")
 
 #: The reader pauses while this many control bytes wait to be written.
 CONTROL_HIGH_WATER = 4 * 1024 * 1024
+#: A control frame may bypass the writer task while the transport buffers at most this much
+#: (asyncio's default high-water mark, so the writer's drain would not have waited).
+DIRECT_WRITE_LIMIT = 64 * 1024
 
 
 class TickBuffer(Generic[K, V]):
@@ -102,6 +114,9 @@ class Outbox:
         label: str,
     ) -> None:
         self._writer = writer
+        # a test double may have no transport: every frame then goes through the queue
+        self._transport: asyncio.WriteTransport | None = getattr(writer, "transport", None)
+        self._draining = False
         self._max_frame_size = max_frame_size
         self._label = label
         self._control: deque[bytes] = deque()
@@ -171,7 +186,9 @@ class Outbox:
                     await self._wakeup.wait()
                     continue
                 self._writer.write(frame)
+                self._draining = True
                 await self._writer.drain()
+                self._draining = False
         except (ConnectionError, OSError) as exc:
             logger.debug("%s: write failed: %s", self._label, exc)
             self.broken.set()
@@ -186,6 +203,16 @@ class Outbox:
 
     def _queue(self, frame: bytes | None) -> None:
         if frame is None:
+            return
+        transport = self._transport
+        if (
+            transport is not None
+            and not self._control
+            and not self._draining
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() <= DIRECT_WRITE_LIMIT
+        ):
+            transport.write(frame)
             return
         self._control.append(frame)
         self._control_bytes += len(frame)

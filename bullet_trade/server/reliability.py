@@ -1,5 +1,6 @@
 """The server's durable services, built on one journal: exactly-once placements, the
-``events.v1`` hub and the kill switch. ``QmtServer`` owns one :class:`Reliability`.
+``events.v1`` hub, the kill switch and (attached by the action table) the sub-account book.
+``QmtServer`` owns one :class:`Reliability`.
 
 Lifecycle: :meth:`Reliability.open` before the backends start (so no broker event is
 missed), :meth:`Reliability.reconcile` once they run (settle intents left by a crash), and
@@ -15,6 +16,7 @@ from bullet_trade.config import ServerConfig
 from bullet_trade.server.events import EventHub
 from bullet_trade.server.journal import JOURNAL_FILE, Journal, JournalIdempotencyStore
 from bullet_trade.server.journal.halts import HaltRegistry
+from bullet_trade.server.subaccounts.book import SubAccountBook
 
 log = logging.getLogger("bullet_trade.server.journal")
 
@@ -31,12 +33,22 @@ class Reliability:
         self.events = EventHub(self.journal)
         self.placements = JournalIdempotencyStore(self.journal)
         self.halts = HaltRegistry(self.journal)
+        self.book: SubAccountBook | None = None
+        self._broker: Broker | None = None
+
+    def attach_book(self, book: SubAccountBook) -> None:
+        """Have ``book`` (sub-account orders and quotas) loaded, resynced and closed with the
+        journal. Call before :meth:`open`."""
+        self.book = book
 
     async def open(self, broker: Broker | None) -> None:
         """Open the journal, load halts, start journaling ``broker``'s events."""
         await self.journal.open()
+        self._broker = broker
         try:
             await self.halts.load()
+            if self.book is not None:
+                await self.book.load()
             if broker is not None:
                 # looked up per call: some test fakes have no ``orders`` at all
                 self.placements.bind(lambda account: broker.orders(account))  # noqa: PLW0108
@@ -51,10 +63,14 @@ class Reliability:
         settled = await self.placements.reconcile_all()
         if settled:
             log.info("reconciled %d unsettled order intent(s) at startup", settled)
+        if self.book is not None and self._broker is not None:
+            await self.book.resync(self._broker)  # quota usage after what happened meanwhile
         return settled
 
     async def close(self) -> None:
         """Flush events, stop in-flight submissions (they stay ``pending``), close the file."""
         await self.events.close()
         await self.placements.close()
+        if self.book is not None:
+            await self.book.close()
         await self.journal.close()

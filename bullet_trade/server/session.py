@@ -22,13 +22,12 @@ import contextlib
 import dataclasses
 import enum
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from bullet_trade.errors import AuthFailed, BadRequest, BulletTradeError, Unsupported
-from bullet_trade.server.context import ActionSpec, RequestContext, ServerState
-from bullet_trade.server.dispatch import Dispatcher, error_reply, log_access
+from bullet_trade.server.context import ActionSpec, ServerState
+from bullet_trade.server.dispatch import Dispatcher, error_reply
 from bullet_trade.server.events import EXTENSION as EVENTS_EXTENSION
 from bullet_trade.server.events import EventHub
 from bullet_trade.server.handshake import (
@@ -39,17 +38,18 @@ from bullet_trade.server.handshake import (
     granted_extensions,
     new_session_id,
 )
+from bullet_trade.server.idle import IdleWatchdog, idle_timeout
 from bullet_trade.server.outbox import Outbox
 from bullet_trade.server.push import TickFanout
+from bullet_trade.server.requests import RequestRunner
 from bullet_trade.server.security import Security
-from bullet_trade.server.security.audit import audit_request
 from bullet_trade.server.security.guard import SessionGuard
+from bullet_trade.server.subscriptions import Subscriptions
 from bullet_trade.server.tasks import bounded, cancel_tasks, spawn
 from bullet_trade.wire.codec import decode_json
 from bullet_trade.wire.errors import FrameTooLarge, WireError
 from bullet_trade.wire.framing import FrameDecoder
 from bullet_trade.wire.messages import (
-    ErrorMessage,
     Event,
     Handshake,
     Ping,
@@ -108,11 +108,9 @@ class Session:
         self._state = state
         self._config = state.config
         self._fanout = fanout
-        self._dispatcher = Dispatcher(state, actions)
         self._events = events  # events.v1 hub (attached at handshake when granted)
         peername = writer.get_extra_info("peername")
         self._peer = _format_peer(peername)
-        self._audit = security.audit
         self._guard = SessionGuard(security, peername, self._peer)
         self._session_id = new_session_id()
         self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
@@ -127,10 +125,21 @@ class Session:
         self._account_key: str | None = None
         self._sub_account_id: str | None = None
         self._extensions: frozenset[str] = frozenset()
-        self._subs: dict[str, None] = {}  # insertion-ordered set of uppercased symbols
-        self._subs_lock = asyncio.Lock()
-        self._requests: set[asyncio.Task[Any]] = set()
+        self._subs = Subscriptions(
+            self, fanout, self._config.max_subscriptions,
+            lambda: self._status is SessionState.CLOSED,
+        )
         self._pending: list[bytes] = []
+        self._runner = RequestRunner(
+            state=state,
+            dispatcher=Dispatcher(state, actions),
+            session=self,
+            outbox=self._outbox,
+            guard=self._guard,
+            audit=security.audit,
+            is_open=lambda: self._status is SessionState.OPEN,
+        )
+        self._requests = self._runner.running
 
     # ------------------------------------------------------------ SessionHandle
 
@@ -159,48 +168,15 @@ class Session:
         return self._status
 
     def subscriptions(self) -> frozenset[str]:
-        return frozenset(self._subs)
+        return self._subs.symbols()
 
     async def subscribe(self, symbols: list[str]) -> int:
-        """Add ``symbols`` (stripped, uppercased, empty ones dropped); all or none.
-
-        Returns:
-            How many symbols the session is subscribed to now.
-
-        Raises:
-            BadRequest: the session would exceed ``max_subscriptions`` (field ``securities``)
-                or a symbol is not a security code.
-            Unsupported: the data service is disabled.
-        """
-        if self._fanout is None:
-            raise Unsupported("data service is disabled (数据服务未启用)")
-        async with self._subs_lock:
-            new = [s for s in dict.fromkeys(_normalise(symbols)) if s not in self._subs]
-            limit = self._config.max_subscriptions
-            if len(self._subs) + len(new) > limit:
-                raise BadRequest(
-                    f"subscription limit exceeded: at most {limit} symbols per session "
-                    f"(订阅数量超过上限 {limit})",
-                    field="securities",
-                )
-            if self._status is SessionState.CLOSED:
-                return len(self._subs)
-            await self._fanout.add(self, new)
-            self._subs.update(dict.fromkeys(new))
-            return len(self._subs)
+        """See :meth:`~bullet_trade.server.subscriptions.Subscriptions.add`."""
+        return await self._subs.add(symbols)
 
     async def unsubscribe(self, symbols: list[str] | None) -> tuple[int, int]:
         """Remove ``symbols`` (all when ``None``); returns (count now, removed)."""
-        async with self._subs_lock:
-            if symbols is None:
-                gone = list(self._subs)
-            else:
-                gone = [s for s in dict.fromkeys(_normalise(symbols)) if s in self._subs]
-            for symbol in gone:
-                del self._subs[symbol]
-            if self._fanout is not None:
-                self._fanout.remove(self, gone)
-            return len(self._subs), len(gone)
+        return await self._subs.remove(symbols)
 
     def push_tick(self, symbol: str, event: Event) -> None:
         """Fan-out entry point: queue a tick (conflated per symbol)."""
@@ -290,24 +266,34 @@ class Session:
         )
 
     async def _serve(self) -> None:
-        idle = _idle_timeout(self._config.idle_timeout, self._config.keepalive)
+        """The read loop. Idleness is watched by one timer (:mod:`~bullet_trade.server.idle`),
+        so a read costs no timer or extra task."""
+        watchdog = IdleWatchdog(
+            idle_timeout(self._config.idle_timeout, self._config.keepalive), self._busy
+        )
+        watchdog.start()
         frames, self._pending = self._pending, []
-        while True:
-            for body in frames:
-                self._on_frame(body)
-            try:
-                await bounded(self._wait_for_room(), idle)
-                frames_or_eof = await bounded(self._read_frames(), idle)
-            except asyncio.TimeoutError:
-                # a client waiting for a long request is not idle; a peer not reading is
-                if self._requests and self._outbox.has_room:
-                    frames = []
-                    continue
-                logger.info("%s %s: idle for %g s; closing", self._peer, self._session_id, idle)
-                return
-            if frames_or_eof is None:
-                return
-            frames = frames_or_eof
+        try:
+            while True:
+                for body in frames:
+                    self._on_frame(body)
+                if not self._outbox.has_room or len(self._requests) >= MAX_INFLIGHT_REQUESTS:
+                    await self._wait_for_room()
+                frames_or_eof = await self._read_frames()
+                if frames_or_eof is None:
+                    return
+                watchdog.touch()
+                frames = frames_or_eof
+        except asyncio.CancelledError:
+            if not watchdog.absorb():
+                raise
+            logger.info("%s %s: idle; closing", self._peer, self._session_id)
+        finally:
+            watchdog.stop()
+
+    def _busy(self) -> bool:
+        """A client waiting for a long request is not idle; a peer not reading is."""
+        return bool(self._requests) and self._outbox.has_room
 
     async def _read_frames(self) -> list[bytes] | None:
         """Frames completed by the next read; ``None`` at EOF.
@@ -376,11 +362,7 @@ class Session:
             if limited is not None:
                 self._send_error(limited, message.id)
                 return
-            spawn(
-                self._run_request(message),
-                name=f"request {self._session_id} {message.action[:40]}",
-                registry=self._requests,
-            )
+            self._runner.start(message)
         elif isinstance(message, UnknownMessage):
             self._send_error(
                 Unsupported(
@@ -390,42 +372,8 @@ class Session:
                 message.id,
             )
 
-    async def _run_request(self, request: Request) -> None:
-        started = time.monotonic()
-        ctx = RequestContext(
-            state=self._state,
-            session=self,
-            request_id=request.id,
-            action=request.action,
-            grant=self._guard.grant,
-        )
-        reply, status = await self._dispatcher.execute(ctx, request.payload)
-        audit_request(self._audit, ctx, request.payload, reply, status)
-        # v1: a request without a (truthy) id gets no response; its errors are still sent
-        wanted = isinstance(reply, ErrorMessage) or bool(request.id)
-        if wanted and not self._outbox.send(reply) and self._status is SessionState.OPEN:
-            status = "error:INTERNAL"
-        if self._config.access_log:
-            log_access(
-                peer=self._peer,
-                session_id=self._session_id,
-                ctx=ctx,
-                status=status,
-                duration=time.monotonic() - started,
-            )
-
     def _send_error(self, exc: BulletTradeError, request_id: Any = None) -> None:
         self._outbox.send(error_reply(request_id, exc))
-
-
-def _normalise(symbols: list[str]) -> list[str]:
-    return [s.strip().upper() for s in symbols if isinstance(s, str) and s.strip()]
-
-
-def _idle_timeout(configured: float | None, keepalive: int) -> float | None:
-    """``None`` in the config means 3 × keepalive; 0 disables (``None`` for wait_for)."""
-    value = 3.0 * keepalive if configured is None else configured
-    return value if value > 0 else None
 
 
 def _format_peer(peername: Any) -> str:

@@ -67,6 +67,15 @@ async def cancel_tasks(tasks: set[asyncio.Task[Any]], timeout: float) -> set[asy
     return await wait_tasks(tasks, timeout)
 
 
+def withdraw_cancel(task: asyncio.Task[Any]) -> None:
+    """Withdraw one cancellation request of ``task`` that its own code has handled
+    (``Task.uncancel`` on Python 3.11+, so ``cancelling()`` stays exact; no-op on 3.10)."""
+    uncancel = getattr(task, "uncancel", None)
+    cancelling = getattr(task, "cancelling", None)
+    if uncancel is not None and cancelling is not None and cancelling() > 0:
+        uncancel()
+
+
 async def bounded(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
     """Await ``coro`` for at most ``timeout`` seconds (``None``: no limit).
 

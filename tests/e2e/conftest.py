@@ -1,4 +1,4 @@
-"""Real servers on loopback with the simulated exchange behind them.
+"""Fixtures: real servers on loopback with the simulated exchange (or qmt-fake) behind them.
 
 The simulator runs in ``real`` clock mode on a ManualClock parked at 10:00 of a trading day,
 so nothing depends on the wall clock or on today's trading hours.
@@ -6,40 +6,16 @@ so nothing depends on the wall clock or on today's trading hours.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from e2e_kit import ACCOUNTS, TOKEN, TRADING_MOMENT, Running, ServerFactory, build_backends
 
-from bullet_trade.adapters.sim import build_sim_backend
 from bullet_trade.config import ServerConfig, SimConfig
 from bullet_trade.model.clock import ManualClock
-from bullet_trade.model.records import AccountConfig
 from bullet_trade.server.app import QmtServer
 from bullet_trade.testing.rawclient import RawClient
-
-TOKEN = "tok"
-ACCOUNTS = (
-    AccountConfig(key="main", account_id="111"),
-    AccountConfig(key="hedge", account_id="222"),
-)
-TRADING_MOMENT = datetime(2026, 11, 24, 10, 0)
-
-
-@dataclass
-class Running:
-    server: QmtServer
-    clock: ManualClock
-    config: ServerConfig
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-
-ServerFactory = Callable[..., Awaitable[Running]]
 
 
 @pytest.fixture
@@ -47,16 +23,6 @@ def backend() -> str:
     """Backend behind the server: ``sim`` here; a test module may override this fixture
     with ``params=["sim", "qmt-fake"]`` to run against the qmt adapters on the fake xtquant."""
     return "sim"
-
-
-def _backends(backend: str, sim: SimConfig, clock: ManualClock, cleanup: list[Any]) -> Any:
-    if backend == "sim":
-        return build_sim_backend(sim, list(ACCOUNTS), clock)
-    from bullet_trade.testing.fake_xtquant.backend import build_fake_qmt_backend, remove_fake
-
-    exchange, data, broker = build_fake_qmt_backend(sim, ACCOUNTS, clock)
-    cleanup.append(lambda: remove_fake(exchange))
-    return data, broker
 
 
 @pytest.fixture
@@ -71,7 +37,7 @@ async def start_server(tmp_path: Any, backend: str) -> AsyncIterator[ServerFacto
             listen="127.0.0.1", port=0, token=TOKEN, accounts=ACCOUNTS, runtime_dir=tmp_path,
             sim=sim, trade_max_wait=2.0, access_log=False, **overrides,
         )
-        data, broker = _backends(backend, sim, clock, cleanup)
+        data, broker = build_backends(backend, sim, clock, cleanup)
         server = QmtServer(config, data=data, broker=broker, clock=clock)
         await server.start()
         started.append(server)

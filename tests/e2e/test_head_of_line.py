@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import TOKEN, ServerFactory
+from e2e_kit import TOKEN, ServerFactory
 
 from bullet_trade.testing.rawclient import RawClient
 

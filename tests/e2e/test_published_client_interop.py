@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, ServerFactory
+from e2e_kit import TOKEN, ServerFactory
 
 REPO = Path(__file__).resolve().parents[2]
 _VENV = REPO / "bench" / ".peer-venv"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACCOUNTS, TOKEN, TRADING_MOMENT, ServerFactory
+from e2e_kit import ACCOUNTS, TOKEN, TRADING_MOMENT, ServerFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, TRADING_MOMENT, Running, ServerFactory
+from e2e_kit import TOKEN, TRADING_MOMENT, Running, ServerFactory
 
 from bullet_trade.config import ServerConfig, TokenGrant
 from bullet_trade.model.clock import ManualClock

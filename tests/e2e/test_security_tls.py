@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import trustme
-from conftest import TOKEN, ServerFactory
+from e2e_kit import TOKEN, ServerFactory
 
 from bullet_trade.client import AsyncConnection
 from bullet_trade.config import ClientConfig

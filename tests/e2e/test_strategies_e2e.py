@@ -33,17 +33,17 @@ EXPECTED: dict[str, tuple[int, list[Trade]]] = {
         ("2025-06-04", "000001.XSHE", "BUY", 100), ("2025-06-04", "510300.XSHG", "BUY", 100),
         ("2025-06-04", "518880.XSHG", "BUY", 900), ("2025-06-04", "000001.XSHE", "SELL", 100),
     ]),
-    "buy_and_hold_etf.py": (3, [("2025-06-03", "510300.XSHG", "BUY", 126800)]),
-    "ma_crossover.py": (8, [
-        ("2025-06-03", "000001.XSHE", "BUY", 8500), ("2025-06-03", "600036.XSHG", "BUY", 2400),
-        ("2025-06-03", "000858.XSHE", "BUY", 600), ("2025-06-04", "600036.XSHG", "SELL", 2400),
-        ("2025-06-10", "000001.XSHE", "SELL", 8500), ("2025-06-11", "600036.XSHG", "BUY", 2400),
-        ("2025-06-12", "600036.XSHG", "SELL", 2400),
+    "buy_and_hold_etf.py": (3, [("2025-06-03", "510300.XSHG", "BUY", 131600)]),
+    # 24 days: the simulated June 2025 trends down, so the crossovers come later
+    "ma_crossover.py": (24, [
+        ("2025-06-13", "000858.XSHE", "BUY", 700), ("2025-06-19", "000001.XSHE", "BUY", 8700),
+        ("2025-06-27", "000858.XSHE", "SELL", 700), ("2025-07-01", "000001.XSHE", "SELL", 8700),
+        ("2025-07-04", "600036.XSHG", "BUY", 3200),
     ]),
     "weekly_rebalance.py": (8, [
-        ("2025-06-03", "510300.XSHG", "BUY", 76100), ("2025-06-03", "510500.XSHG", "BUY", 52200),
-        ("2025-06-03", "000001.XSHE", "BUY", 25700), ("2025-06-09", "510500.XSHG", "SELL", 1100),
-        ("2025-06-09", "510300.XSHG", "BUY", 1700),
+        ("2025-06-03", "510300.XSHG", "BUY", 79000), ("2025-06-03", "510500.XSHG", "BUY", 50200),
+        ("2025-06-03", "000001.XSHE", "BUY", 26600), ("2025-06-09", "000001.XSHE", "SELL", 300),
+        ("2025-06-09", "510300.XSHG", "BUY", 700),
     ]),
 }
 
@@ -87,7 +87,7 @@ async def test_strategy_through_qmt_remote(name: str, tmp_path: Path) -> None:
 
 
 async def test_ma_crossover_orders_follow_its_signals(tmp_path: Path) -> None:
-    result = await run_on_sim("ma_crossover.py", tmp_path / "rt", 8)
+    result = await run_on_sim("ma_crossover.py", tmp_path / "rt", EXPECTED["ma_crossover.py"][0])
     signals = g_of(tmp_path / "rt")["signals"]
     acted = [(day, code, "BUY" if action == "buy" else "SELL")
              for day, code, ma5, ma20, action in signals if action != "none"]

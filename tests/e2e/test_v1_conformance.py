@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import TOKEN, Running
+from e2e_kit import TOKEN, Running
 
 from bullet_trade.testing.rawclient import RawClient
 

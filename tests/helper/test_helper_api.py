@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import TOKEN, Served
+from helper_kit import TOKEN, Served
 
 pytestmark = pytest.mark.e2e
 

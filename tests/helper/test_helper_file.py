@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HELPER_PATH, REPO
+from helper_kit import HELPER_PATH, REPO
 
 from bullet_trade.cli.main import main
 from bullet_trade.jq_helper import HELPER_FILENAME, helper_source

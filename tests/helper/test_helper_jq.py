@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from conftest import REPO, TOKEN, Served
+from helper_kit import REPO, TOKEN, Served
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, Served, Tls, start_served
+from helper_kit import TOKEN, Served, Tls, start_served
 
 from bullet_trade.config import ServerConfig
 

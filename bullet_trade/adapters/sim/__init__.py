@@ -4,8 +4,10 @@ A-share rules (lots, ticks, price limits, T+1, fees); broker state in memory or 
 :func:`build_sim_backend` is the entry point; the data adapter and the broker it returns share
 one :class:`SimMarket`, so fills happen at the prices the data shows.
 
-Modules: ``universe`` (names, types, price profiles), ``prices`` / ``intraday`` (bar
-generation), ``session`` (clock modes), ``market`` (state at now), ``bars`` (history queries),
+Modules: ``universe`` (names, types, price profiles), ``paths`` (vectorised daily closes),
+``daily`` (daily bars, the source of truth), ``intraday`` (minute bars derived from a daily
+bar), ``prices`` (caches and lookup), ``clocks`` (replay clock, extra holidays), ``session``
+(clock modes), ``market`` (state at now), ``bars`` (history queries),
 ``data`` (DataProvider), ``state`` / ``sqlite_store`` / ``validation`` / ``fills`` /
 ``broker`` (Broker).
 """

@@ -26,6 +26,7 @@ from bullet_trade.model.rules import price_decimals, tick_size
 #: frequency -> minutes per bar (0 for daily)
 FREQUENCIES: dict[str, int] = {"1d": 0, "1m": 1, "5m": 5, "15m": 15, "30m": 30, "60m": 60}
 COLUMNS = (*HISTORY_COLUMNS, "paused")
+_COLUMN_INDEX = pd.Index(list(COLUMNS))
 
 
 def empty_frame() -> pd.DataFrame:
@@ -41,21 +42,14 @@ def to_frame(
 ) -> pd.DataFrame:
     """Build the contract's DataFrame from tick/cent arrays."""
     tick, decimals = tick_size(security), price_decimals(security)
-
-    def px(values: np.ndarray) -> np.ndarray:
-        return np.round(values.astype(np.float64) * tick, decimals)
-
-    data = {
-        "open": px(bars.open),
-        "close": px(bars.close),
-        "high": px(bars.high),
-        "low": px(bars.low),
-        "volume": bars.volume.astype(np.float64),
-        "money": bars.money.astype(np.float64) / 100.0,
-        "paused": paused.astype(np.float64),
-    }
+    prices = np.stack((bars.open, bars.close, bars.high, bars.low)).astype(np.float64) * tick
+    data = np.empty((len(times), len(COLUMNS)), dtype=np.float64)
+    data[:, :4] = np.round(prices, decimals).T
+    data[:, 4] = bars.volume
+    data[:, 5] = bars.money / 100.0
+    data[:, 6] = paused
     index = pd.DatetimeIndex(times.astype("datetime64[ns]"), name="time")
-    frame: pd.DataFrame = pd.DataFrame(data, index=index, columns=list(COLUMNS))
+    frame: pd.DataFrame = pd.DataFrame(data, index=index, columns=_COLUMN_INDEX, copy=False)
     return frame
 
 
@@ -132,14 +126,14 @@ def daily_history(
         return empty_frame()
     full = indices[:-1] if today is not None and indices[-1] == state.index else indices
     parts = [market.prices.day_bars(security, full[0], full[-1])] if full else []
-    paused = np.array(
-        [market.prices.is_suspended(security, i) for i in indices], dtype=np.int64
-    )
+    flags = market.prices.suspended_flags(security, indices[0], indices[-1])
+    paused = flags.astype(np.int64)
     if len(full) < len(indices) and today is not None:
         parts.append(today)
         paused[-1] = int(state.paused)
-    times = np.array([_day_ns(market.prices.day_at(i)) for i in indices], dtype=np.int64)
-    return to_frame(security, times, _concat(parts), paused)
+    times = market.prices.day_ns(indices)
+    bars = parts[0] if len(parts) == 1 else _concat(parts)
+    return to_frame(security, times, bars, paused)
 
 
 def _minute_day(

@@ -1,38 +1,29 @@
 """Deterministic prices of the simulated exchange.
 
 For a given ``seed`` every code has one fixed daily close path starting at :data:`ORIGIN`
-(generated sequentially, because day ``d``'s previous close is day ``d-1``'s close and the
-price limits depend on it), and one fixed set of minute bars per day. Random numbers come from
-``numpy`` generators seeded with a stable hash of ``(seed, code, purpose, block)``, so the same
-request always returns the same data, in any process.
+(:mod:`.paths`, vectorised, generated in blocks), one fixed daily bar per day (:mod:`.daily`)
+and one fixed set of minute bars per day derived from that daily bar (:mod:`.intraday`).
+Random numbers come from ``numpy`` generators seeded with a stable hash of
+``(seed, code, purpose, block or day)``, so the same request always returns the same data, in
+any process, whatever was asked before.
 
 Rules respected: every price is on the tick; each close lies within the day's price limits
-(a return beyond the limit is clamped there, so limit-up/down days occur); minute bars
-aggregate exactly into the daily bar.
-
-The price path is generated in blocks of trading days (indices counted from ``ORIGIN`` on the
-trading calendar) and cached per code; minute blocks are kept in a small LRU cache.
+(computed from the previous integer close); minute bars aggregate exactly into the daily bar.
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 
-from bullet_trade.adapters.sim.intraday import BarArrays, DayFrame, generate_block
-from bullet_trade.adapters.sim.universe import (
-    ORIGIN,
-    Profile,
-    is_known,
-    is_st,
-    profile,
-    stable_seed,
-)
+from bullet_trade.adapters.sim import paths
+from bullet_trade.adapters.sim.daily import daily_bars
+from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
+from bullet_trade.adapters.sim.universe import ORIGIN, is_known, is_st, profile, stable_seed
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.codes import Security
 from bullet_trade.model.rules import (
@@ -46,11 +37,9 @@ from bullet_trade.model.rules import (
 
 #: Chance per trading day that a synthetic stock is suspended (see :func:`suspensions_apply`).
 SUSPEND_PROBABILITY = 0.004
-CLOSE_BLOCK = 256  # trading days per block of random close draws
-MINUTE_BLOCK = 32  # trading days per block of minute bars
-_MINUTE_CACHE = 48  # minute blocks kept (all codes together)
-_REVERSION = 0.02  # daily pull of the log price towards the profile level
-_JUMP = 1.05  # a jump day's extra return, as a multiple of the limit ratio (so it clamps)
+BAR_BLOCK = 512  # trading days per block of daily-bar draws
+_MINUTE_CACHE = 256  # days of minute bars kept (all codes together)
+_PATH_CACHE = 1024  # codes whose path is kept (a path is regenerated identically on demand)
 
 
 def limits_in_ticks(
@@ -66,9 +55,7 @@ def limits_in_ticks(
     if ratio is None:
         ratio = limit_ratio(security)
     pct = 10 if ratio is None else round(ratio * 100)
-    up = pre_close * (100 + pct)
-    down = pre_close * (100 - pct)
-    return (max((down + 50) // 100, 1), (up + 50) // 100)
+    return max((pre_close * (100 - pct) + 50) // 100, 1), (pre_close * (100 + pct) + 50) // 100
 
 
 def suspensions_apply(security: Security) -> bool:
@@ -80,13 +67,15 @@ def suspensions_apply(security: Security) -> bool:
 
 
 @dataclass(slots=True)
-class _ClosePath:
-    """Close prices (ticks) per trading-day index; ``origin`` is the pre-close of day 0;
-    ``suspended`` flags the scheduled suspension days (close = previous close)."""
+class _Path:
+    """A code's generated path so far (whole blocks): closes (ticks), suspension flags,
+    daily limit percents, and the daily-bar blocks generated from it."""
 
     origin: int
-    closes: list[int]
-    suspended: list[bool]
+    closes: np.ndarray
+    suspended: np.ndarray
+    pct: np.ndarray
+    bars: dict[int, BarArrays] = field(default_factory=dict)
 
 
 class PriceModel:
@@ -96,9 +85,9 @@ class PriceModel:
         self.seed = seed
         self.calendar = calendar
         self._days: list[date] = []
+        self._day_ns = np.zeros(0, dtype=np.int64)
         self._index: dict[date, int] = {}
-        self._paths: dict[Security, _ClosePath] = {}
-        self._daily: dict[tuple[Security, int], BarArrays] = {}
+        self._paths: OrderedDict[Security, _Path] = OrderedDict()
         self._minutes: OrderedDict[tuple[Security, int], BarArrays] = OrderedDict()
         self._st_change_index: int | None = None
 
@@ -113,6 +102,10 @@ class PriceModel:
 
     def day_at(self, index: int) -> date:
         return self._days[index]
+
+    def day_ns(self, indices: range) -> np.ndarray:
+        """Midnight of each trading day in ``indices`` as int64 nanoseconds."""
+        return self._day_ns[indices.start : indices.stop]
 
     def index_range(self, start: date, end: date) -> range:
         """Indices of the simulated trading days in ``[start, end]`` (may be empty)."""
@@ -129,6 +122,7 @@ class PriceModel:
         if d <= library_last:  # stay inside the library's range: no fallback warning
             horizon = min(horizon, library_last)
         self._days = self.calendar.trade_days(ORIGIN, horizon)
+        self._day_ns = np.array(self._days, dtype="datetime64[ns]").astype(np.int64)
         self._index = {day: i for i, day in enumerate(self._days)}
 
     # ------------------------------------------------------------------ prices
@@ -141,133 +135,117 @@ class PriceModel:
 
     def limits(self, security: Security, index: int, pre_close: int) -> tuple[int, int]:
         """(low, high) limits in ticks of day ``index`` (ST stocks: date-dependent ratio)."""
-        if not is_st(security):
-            return limits_in_ticks(security, pre_close)
-        if self._st_change_index is None:
-            before = self.calendar.trade_days(ORIGIN, ST_LIMIT_CHANGE - timedelta(days=1))
-            self._st_change_index = len(before)
-        on = ST_LIMIT_CHANGE - timedelta(days=1) if index < self._st_change_index else None
-        ratio = limit_ratio(security, is_st=True, on=on)
-        return limits_in_ticks(security, pre_close, ratio)
+        pct = int(self._path(security, index).pct[index])
+        return limits_in_ticks(security, pre_close, pct / 100)
 
     def pre_close(self, security: Security, index: int) -> int:
         """Previous close (ticks) of day ``index``."""
         path = self._path(security, index)
-        return path.origin if index == 0 else path.closes[index - 1]
+        return path.origin if index == 0 else int(path.closes[index - 1])
 
     def close(self, security: Security, index: int) -> int:
-        return self._path(security, index).closes[index]
+        return int(self._path(security, index).closes[index])
+
+    def is_suspended(self, security: Security, index: int) -> bool:
+        """Whether day ``index`` is a scheduled suspension day of ``security``."""
+        return bool(self._path(security, index).suspended[index])
+
+    def suspended_flags(self, security: Security, first: int, last: int) -> np.ndarray:
+        """Scheduled suspension flags of days ``first..last`` (inclusive)."""
+        return self._path(security, last).suspended[first : last + 1]
 
     def day_bars(self, security: Security, first: int, last: int) -> BarArrays:
         """Full daily bars of days ``first..last`` (inclusive indices, ``first <= last``)."""
         parts = []
-        for block in range(first // MINUTE_BLOCK, last // MINUTE_BLOCK + 1):
-            bars = self._daily_block(security, block)
-            lo = max(first - block * MINUTE_BLOCK, 0)
-            hi = min(last - block * MINUTE_BLOCK, MINUTE_BLOCK - 1) + 1
+        for block in range(first // BAR_BLOCK, last // BAR_BLOCK + 1):
+            bars = self._bar_block(security, block)
+            lo = max(first - block * BAR_BLOCK, 0)
+            hi = min(last - block * BAR_BLOCK, BAR_BLOCK - 1) + 1
             parts.append(_slice(bars, lo, hi))
-        return _concat(parts)
+        return parts[0] if len(parts) == 1 else _concat(parts)
 
     def minute_bars(self, security: Security, index: int) -> BarArrays:
-        """The 240 minute bars of day ``index``."""
-        block = index // MINUTE_BLOCK
-        return self._minute_block(security, block).row(index - block * MINUTE_BLOCK)
-
-    # ------------------------------------------------------------------ generation
-
-    def _path(self, security: Security, index: int) -> _ClosePath:
-        path = self._paths.get(security)
-        if path is None:
-            prof = profile(security)
-            origin = max(round(prof.level / tick_size(security)), 1)
-            path = self._paths[security] = _ClosePath(origin, [], [])
-        if index >= len(path.closes):
-            self._extend(security, path, index + 1)
-        return path
-
-    def _extend(self, security: Security, path: _ClosePath, n: int) -> None:
-        """Generate closes sequentially until the path has at least ``n`` days."""
-        prof = profile(security)
-        log_level = math.log(prof.level / tick_size(security))
-        prev = path.closes[-1] if path.closes else path.origin
-        st = is_st(security)
-        ratio = limit_ratio(security)
-        pct = 10 if ratio is None else round(ratio * 100)
-        up, down = 100 + pct, 100 - pct
-        while len(path.closes) < n:
-            block = len(path.closes) // CLOSE_BLOCK
-            returns = self._block_returns(security, prof, block)
-            halts = self._block_suspensions(security, block)
-            offset = len(path.closes) - block * CLOSE_BLOCK
-            for r, halted in zip(returns[offset:], halts[offset:], strict=True):
-                if not halted:
-                    target = round(prev * math.exp(r + _REVERSION * (log_level - math.log(prev))))
-                    if st:
-                        low, high = self.limits(security, len(path.closes), prev)
-                    else:  # inline limits_in_ticks: this loop runs once per code and day
-                        low, high = max((prev * down + 50) // 100, 1), (prev * up + 50) // 100
-                    prev = min(max(target, low), high)
-                path.closes.append(prev)
-                path.suspended.append(halted)
-
-    def _block_returns(self, security: Security, prof: Profile, block: int) -> list[float]:
-        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "close", block))
-        normal = rng.standard_normal(CLOSE_BLOCK) * prof.sigma
-        jumps = rng.random(CLOSE_BLOCK) < prof.jump_prob
-        signs = np.where(rng.random(CLOSE_BLOCK) < 0.5, -1.0, 1.0)
-        size = _JUMP * (limit_ratio(security) or 0.10)
-        return [float(x) for x in normal + jumps * signs * size]
-
-    def _block_suspensions(self, security: Security, block: int) -> list[bool]:
-        """Scheduled suspension days of a block: synthetic stocks only (about one day a year),
-        from their own generator so the price draws of other days do not move."""
-        if not suspensions_apply(security):
-            return [False] * CLOSE_BLOCK
-        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "suspend", block))
-        flags = [bool(x) for x in rng.random(CLOSE_BLOCK) < SUSPEND_PROBABILITY]
-        if block == 0:
-            flags[0] = False
-        return flags
-
-    def is_suspended(self, security: Security, index: int) -> bool:
-        """Whether day ``index`` is a scheduled suspension day of ``security``."""
-        return self._path(security, index).suspended[index]
-
-    def _minute_block(self, security: Security, block: int) -> BarArrays:
-        key = (security, block)
+        """The 240 minute bars of day ``index``, derived from (and aggregating into) its
+        daily bar."""
+        key = (security, index)
         bars = self._minutes.get(key)
         if bars is not None:
             self._minutes.move_to_end(key)
             return bars
-        first = block * MINUTE_BLOCK
-        last = first + MINUTE_BLOCK - 1
-        frame = self._day_frame(security, first, last)
-        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "minute", block))
-        bars = generate_block(rng, frame, profile(security), tick_size(security))
+        day = self.day_bars(security, index, index).row(0)
+        limits = self.limits(security, index, self.pre_close(security, index))
+        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "minute", index))
+        bars = minute_bars(rng, day, limits, profile(security).sigma)
         self._minutes[key] = bars
-        self._daily[key] = bars.aggregate()
         while len(self._minutes) > _MINUTE_CACHE:
             self._minutes.popitem(last=False)
         return bars
 
-    def _daily_block(self, security: Security, block: int) -> BarArrays:
-        bars = self._daily.get((security, block))
-        if bars is None:
-            self._minute_block(security, block)
-            bars = self._daily[(security, block)]
-        return bars
+    # ------------------------------------------------------------------ generation
 
-    def _day_frame(self, security: Security, first: int, last: int) -> DayFrame:
-        path = self._path(security, last)
-        pre = [path.origin, *path.closes][first : last + 1]
-        limits = [self.limits(security, first + i, p) for i, p in enumerate(pre)]
-        return DayFrame(
-            pre_close=np.asarray(pre, dtype=np.int64),
-            close=np.asarray(path.closes[first : last + 1], dtype=np.int64),
-            low_limit=np.asarray([lo for lo, _ in limits], dtype=np.int64),
-            high_limit=np.asarray([hi for _, hi in limits], dtype=np.int64),
-            suspended=np.asarray(path.suspended[first : last + 1], dtype=np.bool_),
+    def _pct(self, security: Security, first: int, stop: int) -> np.ndarray:
+        """Integer limit percents of days ``first..stop-1`` (ST: date-dependent)."""
+        ratio = limit_ratio(security)
+        pct = np.full(stop - first, 10 if ratio is None else round(ratio * 100), np.int64)
+        if is_st(security):
+            if self._st_change_index is None:
+                before = self.calendar.trade_days(ORIGIN, ST_LIMIT_CHANGE - timedelta(days=1))
+                self._st_change_index = len(before)
+            old = limit_ratio(security, is_st=True, on=ST_LIMIT_CHANGE - timedelta(days=1))
+            days = np.arange(first, stop)
+            pct[days < self._st_change_index] = round((old or 0.1) * 100)
+        return pct
+
+    def _path(self, security: Security, index: int) -> _Path:
+        path = self._paths.get(security)
+        if path is None:
+            origin = max(round(profile(security).level / tick_size(security)), 1)
+            empty = np.zeros(0, dtype=np.int64)
+            path = _Path(origin, empty, np.zeros(0, dtype=np.bool_), empty)
+            self._paths[security] = path
+            if len(self._paths) > _PATH_CACHE:
+                self._paths.popitem(last=False)
+        else:
+            self._paths.move_to_end(security)
+        while index >= len(path.closes):
+            self._extend(security, path)
+        return path
+
+    def _extend(self, security: Security, path: _Path) -> None:
+        """Append the next block of :data:`paths.PATH_BLOCK` days."""
+        block = len(path.closes) // paths.PATH_BLOCK
+        prof = profile(security)
+        tick = tick_size(security)
+        spec = paths.PathSpec(
+            level=prof.level / tick,
+            sigma=prof.sigma,
+            jump_prob=prof.jump_prob,
+            jump_size=limit_ratio(security) or 0.10,
+            suspend_prob=SUSPEND_PROBABILITY if suspensions_apply(security) else 0.0,
         )
+        first = len(path.closes)
+        pct = self._pct(security, first, first + paths.PATH_BLOCK)
+        origin = int(path.closes[-1]) if first else path.origin
+        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "path", block))
+        made = paths.generate_block(rng, spec, origin, pct, first_block=block == 0)
+        path.closes = np.concatenate((path.closes, made.closes))
+        path.suspended = np.concatenate((path.suspended, made.suspended))
+        path.pct = np.concatenate((path.pct, pct))
+
+    def _bar_block(self, security: Security, block: int) -> BarArrays:
+        first, stop = block * BAR_BLOCK, (block + 1) * BAR_BLOCK
+        path = self._path(security, stop - 1)
+        bars = path.bars.get(block)
+        if bars is None:
+            closes = path.closes[first:stop]
+            pre = np.concatenate(([path.origin], path.closes))[first:stop]
+            low, high = paths.limit_bounds(pre, path.pct[first:stop])
+            rng = np.random.default_rng(stable_seed(self.seed, security.jq, "daily", block))
+            frame = (pre, closes, low, high)
+            prof = profile(security)
+            bars = daily_bars(rng, frame, path.suspended[first:stop], prof, tick_size(security))
+            path.bars[block] = bars
+        return bars
 
 
 def _slice(bars: BarArrays, lo: int, hi: int) -> BarArrays:
@@ -288,3 +266,5 @@ def _concat(parts: list[BarArrays]) -> BarArrays:
     return BarArrays(
         cat("open"), cat("high"), cat("low"), cat("close"), cat("volume"), cat("money")
     )
+
+

@@ -14,6 +14,7 @@ import math
 import struct
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import SecurityInfo
@@ -141,6 +142,7 @@ def security_info(value: object) -> SecurityInfo:
     )
 
 
+@lru_cache(maxsize=65536)
 def profile(security: Security) -> Profile:
     """Price profile: realistic level for known codes, deterministic synthetic otherwise."""
     board = board_of(security)

@@ -16,6 +16,8 @@ from bullet_trade.server.handlers.events import events_handler
 from bullet_trade.server.handlers.halt import HaltService
 from bullet_trade.server.handlers.order_params import request_timeout
 from bullet_trade.server.handlers.orders import OrderService
+from bullet_trade.server.order_guard import OrderRateGuard
+from bullet_trade.server.subaccounts import SubAccountBook, bind_parents
 
 if TYPE_CHECKING:
     from bullet_trade.server.reliability import Reliability
@@ -48,13 +50,18 @@ def build_action_table(
     ``admin.resume`` are offered; without it (handler unit tests) placements are remembered
     in memory only.
     """
+    book = build_book(state, reliability)
+    guard = OrderRateGuard(state.config.order_rate_limit, state.config.order_rate_burst)
     if reliability is None:
-        orders = OrderService(state)
+        orders = OrderService(state, book=book, guard=guard)
     else:
-        orders = OrderService(state, reliability.placements, halts=reliability.halts)
+        orders = OrderService(
+            state, reliability.placements, halts=reliability.halts, book=book, guard=guard
+        )
+    queries = broker.BrokerQueries(book)
     table: dict[str, ActionSpec] = {
         "admin.health": ActionSpec(admin.health),
-        "admin.print_account": ActionSpec(admin.print_account, service="broker"),
+        "admin.print_account": ActionSpec(admin.print_account_handler(book), service="broker"),
         "data.history": ActionSpec(history.history, service="data"),
         "data.snapshot": ActionSpec(data.snapshot, service="data"),
         "data.current_tick": ActionSpec(data.snapshot, service="data"),
@@ -64,10 +71,10 @@ def build_action_table(
         "data.subscribe": ActionSpec(data.subscribe, service="data"),
         "data.unsubscribe": ActionSpec(data.unsubscribe),
         "data.unsubscribe_all": ActionSpec(data.unsubscribe_all),
-        "broker.account": ActionSpec(broker.account, service="broker"),
-        "broker.positions": ActionSpec(broker.positions, service="broker"),
-        "broker.orders": ActionSpec(broker.orders, service="broker"),
-        "broker.trades": ActionSpec(broker.trades, service="broker"),
+        "broker.account": ActionSpec(queries.account, service="broker"),
+        "broker.positions": ActionSpec(queries.positions, service="broker"),
+        "broker.orders": ActionSpec(queries.orders, service="broker"),
+        "broker.trades": ActionSpec(queries.trades, service="broker"),
         "broker.order_status": ActionSpec(orders.order_status, service="broker"),
         "broker.place_order": ActionSpec(
             orders.place_order,
@@ -88,4 +95,23 @@ def build_action_table(
     return table
 
 
-__all__ = ["ALIASES", "build_action_table"]
+def build_book(state: ServerState, reliability: Reliability | None) -> SubAccountBook:
+    """The sub-account book of a server: configured sub-accounts with their parents checked
+    against the broker's accounts, journaled when ``reliability`` is given, and listening to
+    broker order events (only when sub-accounts are configured).
+
+    Raises:
+        SubAccountError: a sub-account's parent is not one of the broker's accounts.
+    """
+    keys = [a.key for a in state.broker.accounts()] if state.broker is not None else []
+    subs = bind_parents(state.config.sub_accounts, keys) if state.broker is not None else {}
+    journal = reliability.journal if reliability is not None else None
+    book = SubAccountBook(subs, lambda: state.clock.now().date(), journal)
+    if subs and state.broker is not None:
+        state.broker.add_listener(book.on_event)
+    if reliability is not None:
+        reliability.attach_book(book)
+    return book
+
+
+__all__ = ["ALIASES", "build_action_table", "build_book"]

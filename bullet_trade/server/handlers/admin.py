@@ -1,4 +1,5 @@
-"""Admin actions: ``admin.health``, ``admin.print_account``, ``admin.capabilities``."""
+"""Admin actions: ``admin.health``, ``admin.print_account``, ``admin.capabilities``
+(the kill switch ``admin.halt`` / ``admin.resume`` is in :mod:`.halt`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from bullet_trade.model.records import AccountSnapshot
 from bullet_trade.server.context import ActionSpec, Handler, RequestContext, ServerState
-from bullet_trade.server.handlers.accounts import require_broker, resolve_account
+from bullet_trade.server.handlers.accounts import require_broker, resolve_route, tag_sub
 from bullet_trade.server.handlers.params import opt_int
+from bullet_trade.server.subaccounts import views
+from bullet_trade.server.subaccounts.book import SubAccountBook
 from bullet_trade.wire.envelopes import dict_envelope, text_envelope
 
 MAX_ROWS = 1_000
@@ -37,15 +40,28 @@ async def health(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]
     return dict_envelope(value, flatten=False)
 
 
-async def print_account(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Text overview of one account (cash, totals, up to ``limit`` positions, default 20).
+def print_account_handler(book: SubAccountBook) -> Handler:
+    """``admin.print_account`` (sub-account aware: under one it renders the sub-account's
+    view of :mod:`bullet_trade.server.subaccounts.views`)."""
 
-    Response: ``{"dtype":"text","value":<table>,"account_key":<key>}``.
-    """
-    key = resolve_account(ctx, payload)
-    limit = opt_int(payload, "limit", minimum=0, maximum=MAX_ROWS)
-    snapshot = await require_broker(ctx).account(key)
-    return text_envelope(render_account(snapshot, 20 if limit is None else limit), account_key=key)
+    async def print_account(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Text overview of one account (cash, totals, up to ``limit`` positions, default 20).
+
+        Response: ``{"dtype":"text","value":<table>,"account_key":<key>}`` (plus
+        ``sub_account_id`` under a sub-account).
+        """
+        route = resolve_route(ctx, payload)
+        limit = opt_int(payload, "limit", minimum=0, maximum=MAX_ROWS)
+        snapshot = await require_broker(ctx).account(route.account_key)
+        if route.sub is not None:
+            today = ctx.state.clock.now().date().isoformat()
+            snapshot = views.snapshot(book, route.sub, snapshot, today)
+        text = render_account(snapshot, 20 if limit is None else limit)
+        if route.sub is not None:
+            text = f"[sub-account / 子账户 {route.sub.name}] " + text
+        return tag_sub(text_envelope(text, account_key=route.account_key), route)
+
+    return print_account
 
 
 def render_account(snapshot: AccountSnapshot, limit: int) -> str:

@@ -28,9 +28,12 @@ class HaltService:
         self._halts = halts
 
     def actions(self) -> dict[str, ActionSpec]:
+        """The table rows. ``service`` stays ``None`` on purpose: the dispatcher derives the
+        scope from the service first (``broker`` → ``trade``), and the kill switch must need
+        ``admin``. A disabled broker still answers ``UNSUPPORTED`` (``require_broker``)."""
         return {
-            "admin.halt": ActionSpec(self.halt, service="broker"),
-            "admin.resume": ActionSpec(self.resume, service="broker"),
+            "admin.halt": ActionSpec(self.halt),
+            "admin.resume": ActionSpec(self.resume),
         }
 
     async def halt(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +66,7 @@ class HaltService:
 
     async def resume(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """Lift the halt. Returns ``{"halted": false, "account_key", "was_halted": bool}``."""
+        require_broker(ctx)
         account = resolve_account(ctx, payload)
         was_halted = await self._halts.resume(account)
         log.warning("trading resumed / 交易已恢复: account=%s", account)

@@ -2,7 +2,9 @@
 
 Money paths: placement is exactly-once per ``(account, idempotency_key)`` (see
 :mod:`.idempotency`), and both place and cancel wait for a terminal status through broker
-events (:mod:`.waiter`), never by polling.
+events (:mod:`.waiter`), never by polling. Orders and cancels pass the per-account rate
+guard (:mod:`bullet_trade.server.order_guard`); orders under a virtual sub-account are
+attributed to it and checked against its quota (:mod:`bullet_trade.server.subaccounts`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bullet_trade.adapters.contracts import Broker
-from bullet_trade.errors import OrderRejected
+from bullet_trade.config import SubAccountConfig
+from bullet_trade.errors import BackendUnavailable, OrderRejected
+from bullet_trade.model.enums import Side
 from bullet_trade.model.records import CancelResult, Order, PlaceOrder
 from bullet_trade.server.context import RequestContext, ServerState
-from bullet_trade.server.handlers.accounts import require_broker, resolve_account
+from bullet_trade.server.handlers.accounts import Route, require_broker, resolve_route, tag_sub
 from bullet_trade.server.handlers.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from bullet_trade.server.handlers.order_params import (
     MAX_KEY,
@@ -30,6 +35,8 @@ from bullet_trade.server.handlers.params import opt_id, opt_str
 from bullet_trade.server.handlers.waiter import OrderWaiter
 from bullet_trade.server.journal.codec import remark_tag, tagged_remark
 from bullet_trade.server.journal.halts import HaltRegistry
+from bullet_trade.server.order_guard import OrderRateGuard
+from bullet_trade.server.subaccounts.book import SubAccountBook
 
 log = logging.getLogger("bullet_trade.server.orders")
 
@@ -76,11 +83,16 @@ class OrderService:
         store: IdempotencyStore | None = None,
         *,
         halts: HaltRegistry | None = None,
+        book: SubAccountBook | None = None,
+        guard: OrderRateGuard | None = None,
     ) -> None:
         self._state = state
         self._placements: IdempotencyStore = store or MemoryIdempotencyStore()
         self._cancels: IdempotencyStore = MemoryIdempotencyStore()
         self._halts = halts
+        self._book = book or SubAccountBook({}, lambda: state.clock.now().date())
+        config = state.config
+        self._guard = guard or OrderRateGuard(config.order_rate_limit, config.order_rate_burst)
         self._waiters: dict[int, OrderWaiter] = {}
 
     def waiter(self, broker: Broker) -> OrderWaiter:
@@ -93,26 +105,35 @@ class OrderService:
     async def place_order(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """Validate, submit at most once per idempotency key, wait, answer (v1 5.4.8).
 
+        Order of checks: input, kill switch, per-account rate guard (nothing journaled when
+        refused), then the journaled submission — which, under a sub-account, reserves its
+        quota before the broker is called.
+
         Raises:
             BadRequest, UnknownAccount: invalid input (nothing submitted).
-            OrderRejected: the broker refused the order (recorded for the key).
+            TradingHalted, RateLimited: refused before anything was journaled.
+            OrderRejected: the broker, or the sub-account quota (reason
+                ``sub_account_quota``), refused the order (recorded for the key).
             IdempotencyConflict: the key was used for a different order.
         """
-        account = resolve_account(ctx, payload)
+        route = resolve_route(ctx, payload)
+        account = route.account_key
         broker = require_broker(ctx)
         request = parse_place(payload, self._state.config.trade_max_wait)
         key = request.command.idempotency_key or f"srv-{uuid.uuid4().hex}"
         tag = remark_tag(account, key)
-        command = dataclasses.replace(
-            request.command, idempotency_key=key, remark=tagged_remark(tag, request.command.remark)
-        )
+        remark = tagged_remark(tag, request.command.remark, sub=route.sub_name)
+        command = dataclasses.replace(request.command, idempotency_key=key, remark=remark)
         ctx.log_fields["idempotency_key"] = key
         if self._halts is not None:
             self._halts.check(account)
+        self._guard.check(account, "broker.place_order")
         order, replayed = await self._placements.run(
-            (account, key), fingerprint(command), lambda: _submit(broker, account, command),
-            tag=tag,
+            (account, key), _fingerprint(command, route.sub_name),
+            self._submission(broker, route, command), sub_account=route.sub_name, tag=tag,
         )
+        if route.sub is not None:  # also binds an order settled by reconciliation
+            await self._book.bind(account, key, order)
         ctx.log_fields["order_id"] = order.order_id
         if replayed:
             ctx.log_fields["replayed"] = True
@@ -120,20 +141,72 @@ class OrderService:
             account, order.order_id, request.wait_timeout, last=order
         )
         final = outcome.order or order
-        return place_response(final, command, request.wait_timeout, outcome.timed_out)
+        return tag_sub(place_response(final, command, request.wait_timeout, outcome.timed_out),
+                       route)
+
+    def _submission(
+        self, broker: Broker, route: Route, command: PlaceOrder
+    ) -> Callable[[], Awaitable[Order]]:
+        """The one-shot submission of an order (run by the idempotency store)."""
+        sub, account, key = route.sub, route.account_key, str(command.idempotency_key)
+        if sub is None:
+            return lambda: _submit(broker, account, command)
+
+        async def submit_under_sub() -> Order:
+            price = await self._reservation_price(sub, command)
+            await self._book.reserve(sub, key, command, price)
+            try:
+                order = await _submit(broker, account, command)
+            except (OrderRejected, BackendUnavailable):
+                await self._book.drop(account, key)  # nothing reached the broker
+                raise
+            await self._book.bind(account, key, order)
+            return order
+
+        return submit_under_sub
+
+    async def _reservation_price(self, sub: SubAccountConfig, command: PlaceOrder) -> float:
+        """Per-share price the quota reserves at: the order's (limit or protect) price, else
+        the data provider's last price. Only a limited BUY needs one.
+
+        Raises:
+            OrderRejected: reason ``quota_price_unknown`` (no price and no last price).
+        """
+        if command.price is not None:
+            return command.price
+        if sub.limit is None or command.side is not Side.BUY:
+            return 0.0
+        data = self._state.data
+        try:
+            if data is not None:
+                return (await data.quote(command.security)).last_price
+        except Exception:  # I/O boundary: without a price the quota cannot be checked
+            log.exception("no last price for %s (sub-account quota)", command.security.jq)
+        raise OrderRejected(
+            f"sub-account {sub.name!r}: cannot value this market order for its quota; "
+            "give style.protect_price (无法估算委托金额)",
+            reason="quota_price_unknown",
+            field="style.protect_price",
+        )
 
     async def cancel_order(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """Request a cancel and wait (event-driven) up to ``wait_timeout`` for a terminal status.
 
         A repeated ``idempotency_key`` replays the first cancel's acceptance instead of asking
         the broker again (a second cancel of a canceled order would say "not accepted").
+        Under a sub-account, an order it did not place is treated as unknown (``value:
+        false``, no snapshot). Counted by the per-account rate guard.
         """
-        account = resolve_account(ctx, payload)
+        route = resolve_route(ctx, payload)
+        account = route.account_key
         broker = require_broker(ctx)
         order_id = require_order_id(payload)
         wait = parse_wait(payload, self._state.config.trade_max_wait)
         ctx.log_fields["order_id"] = order_id
         key = opt_str(payload, "idempotency_key", max_len=MAX_KEY)
+        if not self._owns(route, order_id):
+            return tag_sub(cancel_response(False, None, False), route)
+        self._guard.check(account, "broker.cancel_order")
         if key is None:
             result = await _cancel(broker, account, order_id)
         else:
@@ -141,19 +214,27 @@ class OrderService:
                 (account, key), order_id, lambda: _cancel(broker, account, order_id)
             )
         if not result.accepted:
-            return cancel_response(False, result.order, False)
+            return tag_sub(cancel_response(False, result.order, False), route)
         outcome = await self.waiter(broker).wait_terminal(
             account, order_id, wait, last=result.order
         )
-        return cancel_response(True, outcome.order, outcome.timed_out)
+        return tag_sub(cancel_response(True, outcome.order, outcome.timed_out), route)
+
+    def _owns(self, route: Route, order_id: str) -> bool:
+        """Whether a request on ``route`` may see ``order_id`` (always, outside sub-accounts)."""
+        return route.sub is None or (
+            self._book.owner(route.account_key, order_id) == route.sub.name
+        )
 
     async def order_status(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """One order row (JoinQuant code, fixing W-P11), or ``{}`` for an unknown id.
 
         ``order_id`` is required, unless an ``idempotency_key`` of a placement made through
-        this server is given instead (extensions.md).
+        this server is given instead (extensions.md). Under a sub-account, orders it did
+        not place are unknown (``{}``).
         """
-        account = resolve_account(ctx, payload)
+        route = resolve_route(ctx, payload)
+        account = route.account_key
         broker = require_broker(ctx)
         order_id = opt_id(payload, "order_id")
         if order_id is None:
@@ -164,8 +245,17 @@ class OrderService:
             if not isinstance(recorded, Order):
                 return {}
             order_id = recorded.order_id
+        if not self._owns(route, order_id):
+            return {}
         order = await broker.order(account, order_id)
-        return order.to_wire() if order is not None else {}
+        return tag_sub(order.to_wire(), route) if order is not None else {}
+
+
+def _fingerprint(command: PlaceOrder, sub: str | None) -> str:
+    """The order fingerprint; under a sub-account the sub-account is part of it (the same key
+    reused by another sub-account is a conflict, not a replay)."""
+    base = fingerprint(command)
+    return base if sub is None else f"{base} sub={sub}"
 
 
 async def _submit(broker: Broker, account: str, command: PlaceOrder) -> Order:

@@ -17,6 +17,8 @@ from bullet_trade.model.records import Order
 MAX_REMARK = 24
 _TAG_PREFIX = "bt"
 _TAG_HEX = 12
+#: Length of :func:`remark_tag` (the remark of a journaled order starts with it).
+TAG_LENGTH = len(_TAG_PREFIX) + _TAG_HEX
 
 
 def remark_tag(account_key: str, idem_key: str) -> str:
@@ -26,11 +28,16 @@ def remark_tag(account_key: str, idem_key: str) -> str:
     return _TAG_PREFIX + digest[:_TAG_HEX]
 
 
-def tagged_remark(tag: str, remark: str) -> str:
-    """``tag`` followed by as much of the user's ``remark`` as fits in :data:`MAX_REMARK`."""
-    if not remark:
-        return tag
-    return f"{tag} {remark}"[:MAX_REMARK]
+def tagged_remark(tag: str, remark: str, sub: str | None = None) -> str:
+    """``tag``, then ``@<sub-account>`` when placed under one, then as much of the user's
+    ``remark`` as fits in :data:`MAX_REMARK` (the tag always survives; a long sub-account
+    name may be cut — the journal holds the full attribution)."""
+    parts = [tag]
+    if sub:
+        parts.append(f"@{sub}")
+    if remark:
+        parts.append(remark)
+    return " ".join(parts)[:MAX_REMARK]
 
 
 def order_matches(order: Order, tag: str, idem_key: str) -> bool:

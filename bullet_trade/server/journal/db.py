@@ -9,7 +9,8 @@ Contract:
 * Tables: ``intents`` (one row per ``(account_key, idem_key)``; state ``pending`` →
   ``submitted`` | ``rejected`` | ``unknown``, later ``settled`` by the reconciler),
   ``events`` (``seq INTEGER PRIMARY KEY AUTOINCREMENT``: strictly increasing, never reused,
-  survives restarts) and ``halts`` (the kill switch per account).
+  survives restarts), ``halts`` (the kill switch per account) and ``sub_orders`` (orders
+  placed under a virtual sub-account: attribution and quota, see :mod:`.suborders`).
 * After :meth:`Journal.close` every call raises :class:`JournalClosed`.
 """
 
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from bullet_trade.server.journal.suborders import SUB_ORDERS_SCHEMA
 
 T = TypeVar("T")
 
@@ -62,7 +65,7 @@ CREATE TABLE IF NOT EXISTS halts (
     reason TEXT NOT NULL,
     ts REAL NOT NULL
 );
-"""
+""" + SUB_ORDERS_SCHEMA
 
 _INTENT_COLUMNS = (
     "account_key, idem_key, sub_account, fingerprint, remark_tag, fields, state, order_id, "
@@ -156,6 +159,11 @@ class Journal:
         if self._executor is None:
             raise JournalClosed(f"journal {self.path} is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, func)
+
+    async def transaction(self, func: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``func(db)`` on the worker thread inside one (fsynced) transaction; for the
+        table modules of this package."""
+        return await self._call(func)
 
     async def _call(self, func: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``func(db)`` on the worker thread inside one transaction."""
