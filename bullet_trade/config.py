@@ -25,6 +25,67 @@ def _positive(name: str, value: float) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FaultConfig:
+    """Fault injection of the simulated broker (tests and rehearsals); everything off by default.
+
+    Attributes:
+        latency: seconds (real time) added before every broker call.
+        reject_rate: share in ``[0, 1]`` of new orders the broker refuses with reason
+            ``broker_rejected``; which orders is deterministic for a seed.
+        disconnect_every: clock seconds between the starts of scheduled outages (0: none).
+        disconnect_for: length of each scheduled outage in clock seconds.
+        callback_delay: clock seconds every broker event is held before listeners get it.
+        reorder: deliver broker events in swapped adjacent pairs (never dropped).
+    """
+
+    latency: float = 0.0
+    reject_rate: float = 0.0
+    disconnect_every: float = 0.0
+    disconnect_for: float = 0.0
+    callback_delay: float = 0.0
+    reorder: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("latency", "disconnect_every", "disconnect_for", "callback_delay"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"fault {name} must be >= 0, got {value!r}")
+        if not (0.0 <= self.reject_rate <= 1.0):
+            raise ValueError(f"fault reject_rate must be in [0, 1], got {self.reject_rate!r}")
+        if self.disconnect_every and not 0 < self.disconnect_for < self.disconnect_every:
+            raise ValueError("fault disconnect_for must be in (0, disconnect_every)")
+
+    @property
+    def active(self) -> bool:
+        """Whether any fault is switched on."""
+        return self != FaultConfig()
+
+    @classmethod
+    def parse(cls, spec: str) -> FaultConfig:
+        """Parse ``--sim-faults``: comma-separated ``name=value`` pairs using the attribute
+        names (``reorder`` alone means true), e.g.
+        ``latency=0.05,reject_rate=0.1,disconnect_every=60,disconnect_for=5,reorder``.
+
+        Raises:
+            ValueError: unknown name or bad value.
+        """
+        values: dict[str, float | bool] = {}
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            name, _, text = item.partition("=")
+            name = name.strip()
+            if name == "reorder":
+                values[name] = text.strip().lower() not in ("0", "false", "no", "off")
+            elif name in cls.__dataclass_fields__:
+                try:
+                    values[name] = float(text)
+                except ValueError:
+                    raise ValueError(f"fault {name} needs a number, got {text!r}") from None
+            else:
+                raise ValueError(f"unknown fault {name!r} in {spec!r}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
     """Simulated exchange.
 
@@ -42,6 +103,9 @@ class SimConfig:
         suspended: codes (JoinQuant or QMT form) that are suspended from the start.
         holidays_file: file of extra holidays (one ``YYYY-MM-DD`` a line) for the simulator's
             trading calendar; they take precedence over the library's calendar.
+        faults: fault injection of the broker (:class:`FaultConfig`; all off by default).
+        limit_queue_ratio: share of the current volume that reaches an order queueing at the
+            sealed limit (a buy at limit-up, a sell at limit-down); at most ``fill_ratio``.
     """
 
     seed: int = 42
@@ -55,6 +119,8 @@ class SimConfig:
     fill_ratio: float = 0.25
     suspended: tuple[str, ...] = ()
     holidays_file: str | None = None
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    limit_queue_ratio: float = 0.02
 
     def __post_init__(self) -> None:
         _positive("initial_cash", self.initial_cash)
@@ -69,6 +135,8 @@ class SimConfig:
                 ) from None
         _positive("match_interval", self.match_interval)
         _positive("tick_interval", self.tick_interval)
+        if not (0 < self.limit_queue_ratio <= 1):
+            raise ValueError(f"limit_queue_ratio must be in (0, 1], got {self.limit_queue_ratio!r}")
         if not (0 < self.fill_ratio <= 1):
             raise ValueError(f"fill_ratio must be in (0, 1], got {self.fill_ratio!r}")
         if self.latency < 0:

@@ -28,7 +28,7 @@ from bullet_trade.cli.env import (
 )
 from bullet_trade.cli.logs import setup_logging
 from bullet_trade.cli.security_opts import banner_lines, security_options, security_settings
-from bullet_trade.config import DEFAULT_PORT, ServerConfig, SimConfig
+from bullet_trade.config import DEFAULT_PORT, FaultConfig, ServerConfig, SimConfig
 from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.clock import WallClock
 from bullet_trade.server.security.tls import SecuritySetupError
@@ -62,6 +62,7 @@ def build_sim_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> SimCon
             flags, "sim_replay_speed", get_float(env, "BT_SIM_REPLAY_SPEED", 60.0)
         ),
         holidays_file=_pick(flags, "holidays", get_str(env, "BT_HOLIDAYS_FILE")),
+        faults=FaultConfig.parse(_pick(flags, "sim_faults", get_str(env, "BT_SIM_FAULTS")) or ""),
     )
 
 
@@ -280,6 +281,12 @@ def server_options(func: Any) -> Any:
             type=click.Path(dir_okay=False, path_type=str),
             default=None,
             help="Extra holidays, one YYYY-MM-DD a line (BT_HOLIDAYS_FILE); sim calendar only.",
+        ),
+        click.option(
+            "--sim-faults",
+            default=None,
+            help="Sim broker fault injection (BT_SIM_FAULTS), e.g. 'latency=0.05,"
+            "reject_rate=0.1,disconnect_every=60,disconnect_for=5,callback_delay=1,reorder'.",
         ),
     ]
     for option in reversed(options):

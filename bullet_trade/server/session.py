@@ -281,6 +281,9 @@ class Session:
                     await self._wait_for_room()
                 frames_or_eof = await self._read_frames()
                 if frames_or_eof is None:
+                    # EOF may come in the same read as the last requests: give the tasks just
+                    # started their first step (a synchronous handler answers) before closing
+                    await asyncio.sleep(0)
                     return
                 watchdog.touch()
                 frames = frames_or_eof

@@ -82,7 +82,7 @@ def _encode_object(series: pd.Series[Any]) -> dict[str, Any]:
     strings = len(values) > 0 and pd.api.types.infer_dtype(values, skipna=True) == "string"
     if strings:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        if len(uniques) <= max(1, int(len(values) * _DICT_RATIO)):
+        if dict_worthwhile(len(uniques), len(values)):
             return {
                 "kind": "dict",
                 "categories": [str(u) for u in uniques],
@@ -90,6 +90,35 @@ def _encode_object(series: pd.Series[Any]) -> dict[str, Any]:
             }
     cells: list[Any] = values.where(~missing, None).tolist()
     return {"kind": "json", "values": cells}
+
+
+def encode_array(values: np.ndarray[Any, Any]) -> dict[str, Any] | None:
+    """The ``data`` entry of a numpy column of a primitive kind (``f8``/``i8``/``b1``/naive
+    ``M8``), or ``None`` when it needs the general (pandas) path."""
+    kind = values.dtype.kind
+    if kind == "f":
+        return {"kind": "f8", "b64": _b64(values.astype("<f8", copy=False))}
+    if kind == "i" or (kind == "u" and values.dtype.itemsize < 8):
+        return {"kind": "i8", "b64": _b64(values.astype("<i8", copy=False))}
+    if kind == "b":
+        return {"kind": "b1", "b64": _b64(values)}
+    if kind == "M":
+        unit = np.datetime_data(values.dtype)[0]
+        if unit not in _UNITS:
+            values, unit = values.astype("datetime64[ns]"), "ns"
+        return {"kind": "M8", "unit": unit, "b64": _b64(values.view("<i8"))}
+    return None
+
+
+def encode_categories(categories: list[str], codes: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """A ``dict`` entry from already factorised strings (``codes`` index ``categories``,
+    -1 for missing), e.g. the ``code`` column of a long history table."""
+    return {"kind": "dict", "categories": categories, "codes": _b64(codes.astype("<i4"))}
+
+
+def dict_worthwhile(distinct: int, rows: int) -> bool:
+    """Whether ``distinct`` strings over ``rows`` rows are dictionary-encoded."""
+    return distinct <= max(1, int(rows * _DICT_RATIO))
 
 
 def _encode_column(series: pd.Series[Any]) -> dict[str, Any]:
@@ -100,11 +129,9 @@ def _encode_column(series: pd.Series[Any]) -> dict[str, Any]:
         out["tz"] = str(dtype.tz)
         return out
     if pd.api.types.is_datetime64_dtype(dtype):
-        values = series.to_numpy()
-        unit = np.datetime_data(values.dtype)[0]
-        if unit not in _UNITS:
-            values, unit = values.astype("datetime64[ns]"), "ns"
-        return {"kind": "M8", "unit": unit, "b64": _b64(values.view("<i8"))}
+        entry = encode_array(series.to_numpy())
+        if entry is not None:
+            return entry
     if pd.api.types.is_bool_dtype(dtype):
         return {"kind": "b1", "b64": _b64(series.to_numpy(dtype=np.bool_))}
     if pd.api.types.is_integer_dtype(dtype) and not series.hasnans:
@@ -143,21 +170,45 @@ def _with_index(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     return flat, meta
 
 
-def dataframe_to_columnar(frame: pd.DataFrame) -> dict[str, Any]:
-    """Encode ``frame`` (index included, as index columns) as a columnar payload."""
-    flat, meta = _with_index(frame)
+def encode_table(
+    labels: list[Any],
+    data: list[dict[str, Any]],
+    rows: int,
+    *,
+    index_meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble a columnar payload from encoded columns (the array-level entry point).
+
+    Args:
+        labels: wire column labels, strings, or ``(field, code)`` tuples for a panel (then
+            ``column_tuples`` is sent too); index columns first.
+        data: one entry per label (:func:`encode_array`, :func:`encode_categories`).
+        rows: the length of every column.
+        index_meta: ``index_columns``/``index_names``/``index_dtypes``/``index_type``.
+    """
     payload: dict[str, Any] = {
         "dtype": DTYPE,
         "version": VERSION,
-        "rows": len(flat),
-        "columns": [c if isinstance(c, str) else str(c) for c in flat.columns],
-        "data": [_encode_column(flat.iloc[:, pos]) for pos in range(flat.shape[1])],
+        "rows": rows,
+        "columns": [c if isinstance(c, str) else str(c) for c in labels],
+        "data": data,
     }
-    if isinstance(flat.columns, pd.MultiIndex):
-        payload["column_tuples"] = [[str(x) for x in c] for c in flat.columns]
+    if labels and isinstance(labels[0], tuple):
+        payload["column_tuples"] = [[str(x) for x in c] for c in labels]
         payload["column_index_names"] = ["field", "code"]
-    payload.update(meta)
+    if index_meta:
+        payload.update(index_meta)
     return payload
+
+
+def dataframe_to_columnar(frame: pd.DataFrame) -> dict[str, Any]:
+    """Encode ``frame`` (index included, as index columns) as a columnar payload."""
+    flat, meta = _with_index(frame)
+    data = [_encode_column(flat.iloc[:, pos]) for pos in range(flat.shape[1])]
+    labels = list(flat.columns)
+    if not isinstance(flat.columns, pd.MultiIndex):
+        labels = [c if isinstance(c, str) else str(c) for c in labels]
+    return encode_table(labels, data, len(flat), index_meta=meta)
 
 
 # ---------------------------------------------------------------- decode

@@ -162,9 +162,14 @@ async def test_marketable_limit_fills_at_last() -> None:
 async def test_price_cage_sh_rejects_sz_accepts() -> None:
     sim = make()
     sh = await sim.data.quote(PUFA)
-    with pytest.raises(OrderRejected) as info:
-        await sim.buy(PUFA, 100, price=sh.high_limit)
-    assert info.value.reason == "outside_price_cage"
+    cash = await sim.broker.account("main")
+    refused = await sim.buy(PUFA, 100, price=sh.high_limit)  # the exchange refuses it later
+    assert (refused.status, refused.raw_status) == (OrderStatus.REJECTED, 57)
+    assert refused.reason == "outside_price_cage"
+    assert refused.status_msg.startswith("outside_price_cage: ")
+    assert sim.events[-1] == OrderUpdated(order=refused)
+    assert await sim.broker.account("main") == cash  # nothing frozen
+    assert await sim.broker.order("main", refused.order_id) == refused
     sz = await sim.data.quote(PINGAN)
     assert (await sim.buy(PINGAN, 100, price=sz.high_limit)).filled == 100
     etf = parse_security("510300.XSHG")  # funds have no cage
@@ -347,7 +352,8 @@ async def test_accounts_are_separate() -> None:
 
 async def test_market_order_outside_session_real_mode() -> None:
     sim = make(now=datetime(2026, 3, 18, 12, 0), clock_mode="real")
-    assert (await _rejected(sim.buy(PINGAN, 100))).reason == "market_closed"
+    refused = await sim.buy(PINGAN, 100)  # accepted by the broker, refused by the exchange
+    assert (refused.status, refused.reason) == (OrderStatus.REJECTED, "market_closed")
     high = (await sim.data.quote(PINGAN)).high_limit
     order = await sim.buy(PINGAN, 100, price=high)
     assert order.status is OrderStatus.OPEN  # rests during the lunch break

@@ -224,3 +224,22 @@ async def test_kill_switch_cancels_rejects_and_survives_restart(
         await broker.buy("000001.XSHE", 100)
     assert (await conn.request("admin.resume", {"account_key": "main"}))["was_halted"]
     assert (await broker.buy("000001.XSHE", 100))["order_id"]
+
+
+async def test_retry_of_a_placed_order_is_answered_even_when_halted(
+    exchange: Exchange, cleanup: list[Any]
+) -> None:
+    """A client that lost the reply must learn its order exists, not be told to stop."""
+    server = await exchange.serve()
+    conn = _client(server.port)
+    cleanup += [server, conn]
+    await conn.connect()
+    broker = AsyncRemoteBroker(conn, account_key="main")
+    first = await broker.buy("000001.XSHE", 100, idempotency_key="k-halt")
+    await conn.request("admin.halt", {"account_key": "main", "reason": "test"})
+    again = await broker.buy("000001.XSHE", 100, idempotency_key="k-halt")
+    assert again["order_id"] == first["order_id"]
+    with pytest.raises(TradingHalted):
+        await broker.buy("000001.XSHE", 100, idempotency_key="k-new")
+    orders = await broker.orders("main")
+    assert [o.order_id for o in orders] == [first["order_id"]]

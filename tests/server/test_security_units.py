@@ -90,6 +90,8 @@ def test_required_scopes() -> None:
     assert required_scope("admin.health", None) is None
     assert required_scope("admin.capabilities", None) is None
     assert required_scope("admin.halt", None) == "admin"
+    assert required_scope("admin.halt", "broker") == "admin"  # never just "trade"
+    assert required_scope("admin.resume", "broker") == "admin"
     assert required_scope("data.unsubscribe", None) is None
 
 

@@ -34,13 +34,15 @@ from datetime import date, timedelta
 from bullet_trade.adapters.contracts import BrokerListener
 from bullet_trade.adapters.sim import auction, fills
 from bullet_trade.adapters.sim.auction import Auction
+from bullet_trade.adapters.sim.faults import FaultInjector
 from bullet_trade.adapters.sim.market import DayState, SimMarket
 from bullet_trade.adapters.sim.session import MarketMoment
 from bullet_trade.adapters.sim.state import AccountState, MemoryStore, OrderState
 from bullet_trade.adapters.sim.tasks import spawn
 from bullet_trade.adapters.sim.universe import display_name
-from bullet_trade.adapters.sim.validation import check_order
+from bullet_trade.adapters.sim.validation import check_order, late_rejection
 from bullet_trade.config import SimConfig
+from bullet_trade.errors import OrderRejected
 from bullet_trade.model.codes import Security
 from bullet_trade.model.enums import Side
 from bullet_trade.model.records import (
@@ -92,6 +94,8 @@ class SimBrokerAdapter:
         self._volume_used: dict[Security, tuple[int, int, int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._auctions_done: set[tuple[date, Auction]] = set()
+        self._submits = 0
+        self._faults = FaultInjector(config.faults, config.seed, market.clock, self._deliver)
 
     # ------------------------------------------------------------------ queries
 
@@ -100,19 +104,24 @@ class SimBrokerAdapter:
 
     async def account(self, account_key: str) -> AccountSnapshot:
         """Cash and positions; ``UnknownAccount`` for an unknown key."""
+        await self._faults.before_call()
         return self._snapshot(self._use(account_key))
 
     async def positions(self, account_key: str) -> list[Position]:
+        await self._faults.before_call()
         return list(self._snapshot(self._use(account_key)).positions)
 
     async def orders(self, account_key: str) -> list[Order]:
+        await self._faults.before_call()
         return [o.snapshot() for o in self._use(account_key).orders.values()]
 
     async def trades(self, account_key: str) -> list[Trade]:
+        await self._faults.before_call()
         return list(self._use(account_key).trades)
 
     async def order(self, account_key: str, order_id: str) -> Order | None:
         """The order with ``order_id`` of any trading day, or ``None``."""
+        await self._faults.before_call()
         account = self._use(account_key)
         order = account.orders.get(order_id) or account.past_orders.get(order_id)
         return order.snapshot() if order is not None else None
@@ -131,18 +140,44 @@ class SimBrokerAdapter:
         """Validate, reserve cash/shares, then try to fill at once.
 
         Returns:
-            The order after that first matching attempt (open, filling or filled).
+            The order after that first matching attempt (open, filling or filled), or an
+            order the exchange refused after acceptance (status 57 ``rejected`` with
+            ``reason`` and ``status_msg``; see :func:`.validation.late_rejection`).
 
         Raises:
             UnknownAccount: unknown ``account_key``.
-            OrderRejected: see :mod:`.validation` for the reasons; nothing is recorded.
+            OrderRejected: see :mod:`.validation` for the reasons, and ``broker_rejected``
+                (fault injection); nothing is recorded.
+            BackendUnavailable: disconnected (fault injection).
         """
+        await self._faults.before_call()
         account = self._use(account_key)
         moment = self.market.moment()
         state = self.market.day_state(command.security, moment)
         accepted = check_order(command, account, state, moment, self._fees)
+        self._submits += 1
+        if self._faults.rejects(account.key, self._submits):
+            raise OrderRejected("the broker refused the order (fault injection)",
+                                reason="broker_rejected")
+        order = self._new_order(account, command, accepted.price, moment)
+        late = late_rejection(command, accepted.price, state, moment)
+        if late is not None:
+            fills.reject(account, order, *late)
+            self._store.save(account, [order])
+            self._emit(OrderUpdated(order=order.snapshot()))
+            return order.snapshot()
+        fills.accept(account, order, accepted.frozen_cash)
+        self._store.save(account, [order])
+        self._emit(OrderUpdated(order=order.snapshot()))
+        self._emit(AccountChanged(account=self._snapshot(account)))
+        self._match(account, order, moment, state)
+        return order.snapshot()
+
+    def _new_order(
+        self, account: AccountState, command: PlaceOrder, price: float, moment: MarketMoment
+    ) -> OrderState:
         self._seq += 1
-        order = OrderState(
+        return OrderState(
             order_id=account.next_order_id(),
             seq=self._seq,
             account_key=account.key,
@@ -150,19 +185,13 @@ class SimBrokerAdapter:
             side=command.side,
             order_type=command.order_type,
             amount=command.amount,
-            price=accepted.price,
+            price=price,
             created_at=self.market.clock.now().replace(microsecond=0),
             remark=command.remark,
             strategy_name=command.strategy_name,
             idempotency_key=command.idempotency_key,
             trading_day=moment.day,
         )
-        fills.accept(account, order, accepted.frozen_cash)
-        self._store.save(account, [order])
-        self._emit(OrderUpdated(order=order.snapshot()))
-        self._emit(AccountChanged(account=self._snapshot(account)))
-        self._match(account, order, moment, state)
-        return order.snapshot()
 
     async def cancel_order(self, account_key: str, order_id: str) -> CancelResult:
         """Cancel the unfilled rest of an order.
@@ -172,7 +201,11 @@ class SimBrokerAdapter:
             when it is already terminal or cancels are closed (09:20-09:25 and 14:57-15:00 in
             ``real`` clock mode); otherwise ``accepted=True`` with the order canceled
             (54) or partly canceled (53).
+
+        Raises:
+            BackendUnavailable: disconnected (fault injection).
         """
+        await self._faults.before_call()
         account = self._use(account_key)
         order = account.orders.get(order_id)
         if order is None:
@@ -189,7 +222,10 @@ class SimBrokerAdapter:
 
     async def match_now(self) -> int:
         """One matching pass: due call auctions (see :mod:`.auction`), then every open order in
-        time priority when continuous trading is on. Returns the fill count."""
+        time priority when continuous trading is on. Returns the fill count.
+
+        The exchange keeps matching during an injected outage (its events are held)."""
+        self._faults.poll()
         for account in self._store.all():
             self._roll(account)
         moment = self.market.moment()
@@ -208,6 +244,21 @@ class SimBrokerAdapter:
             count += self._match(account, order, moment, state)
         return count
 
+    # ------------------------------------------------------------------ faults
+
+    def disconnect(self) -> None:
+        """Fault injection: take the broker down until :meth:`reconnect`; every call then
+        raises ``BackendUnavailable`` and listeners get ``BackendStateChanged``."""
+        self._faults.disconnect()
+
+    def reconnect(self) -> None:
+        """Fault injection: end an on-demand outage; held events are then delivered."""
+        self._faults.reconnect()
+
+    def flush_events(self) -> None:
+        """Deliver every event held by the delay/reorder faults now (nothing is lost)."""
+        self._faults.flush()
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -223,6 +274,7 @@ class SimBrokerAdapter:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        self._faults.flush()
         await asyncio.to_thread(self._store.close)
 
     async def _run(self) -> None:
@@ -265,8 +317,13 @@ class SimBrokerAdapter:
         marketable = order.price >= last if order.side is Side.BUY else order.price <= last
         if not marketable:
             return 0
-        bar_volume = int(state.bars.volume[-1]) if state.bars is not None else 0
-        quantity = self._take_volume(order, bar_volume, (state.index, moment.bar))
+        volume = state.volume_now
+        ratio = self._config.fill_ratio
+        at_limit = state.last == (state.high_limit if order.side is Side.BUY else state.low_limit)
+        if at_limit:  # queueing behind the sealed limit: only a small share reaches us
+            ratio = min(ratio, self._config.limit_queue_ratio)
+        slot = (state.index, moment.bar if state.ticks is None else 1000 + state.slot)
+        quantity = self._take_volume(order, volume, slot, ratio)
         if quantity <= 0:
             return 0
         self._fill(account, order, quantity, last)
@@ -311,10 +368,14 @@ class SimBrokerAdapter:
         self._fill(account, order, quantity, price)
         return 1
 
-    def _take_volume(self, order: OrderState, bar_volume: int, slot: tuple[int, int]) -> int:
-        """Quantity ``order`` may fill now under the volume cap of ``slot`` (day index, bar);
-        reserves it."""
-        cap = max(100, int(bar_volume * self._config.fill_ratio) // 100 * 100)
+    def _take_volume(
+        self, order: OrderState, volume: int, slot: tuple[int, int], ratio: float | None = None
+    ) -> int:
+        """Quantity ``order`` may fill now under the volume cap of ``slot`` (day index,
+        interval): ``ratio`` (default ``fill_ratio``) of ``volume``, rounded down to 100
+        shares, at least 100. Reserves it."""
+        ratio = self._config.fill_ratio if ratio is None else ratio
+        cap = max(100, int(volume * ratio) // 100 * 100)
         day, bar, used = self._volume_used.get(order.security, (*slot, 0))
         if (day, bar) != slot:
             used = 0
@@ -351,6 +412,9 @@ class SimBrokerAdapter:
         )
 
     def _emit(self, event: BrokerEvent) -> None:
+        self._faults.emit(event)
+
+    def _deliver(self, event: BrokerEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)

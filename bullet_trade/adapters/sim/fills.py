@@ -33,6 +33,13 @@ def accept(account: AccountState, order: OrderState, frozen_cash: float) -> None
     account.orders[order.order_id] = order
 
 
+def reject(account: AccountState, order: OrderState, reason: str, msg: str) -> None:
+    """Record ``order`` as refused by the exchange after acceptance (57): nothing reserved."""
+    order.reason = reason
+    order.set_status(XtOrderStatus.JUNK, OrderStatus.REJECTED, f"{reason}: {msg}")
+    account.orders[order.order_id] = order
+
+
 def release(account: AccountState, order: OrderState) -> None:
     """Give back what the unfilled rest of ``order`` still reserves (cancel / expiry)."""
     if order.side is Side.BUY:

@@ -13,7 +13,8 @@ import numpy as np
 
 from bullet_trade.adapters.sim.intraday import BarArrays
 from bullet_trade.adapters.sim.prices import PriceModel
-from bullet_trade.adapters.sim.session import MarketMoment, market_moment
+from bullet_trade.adapters.sim.session import BARS_PER_DAY, MarketMoment, market_moment
+from bullet_trade.adapters.sim.ticks import TICK_SECONDS, TICKS_PER_BAR, TickArrays
 from bullet_trade.adapters.sim.universe import ORIGIN, display_name, is_st, stable_unit
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import BackendUnavailable
@@ -30,7 +31,9 @@ class DayState:
     """One security on the market's current trading day, prices in ticks.
 
     ``bars`` holds the minute bars that have happened today (``None`` before the first one or
-    while suspended).
+    while suspended). ``ticks`` holds the 3-second ticks that have happened in the minute being
+    formed (``None`` at a whole minute, outside continuous trading or while suspended); when
+    present, ``last`` is the latest tick's price.
     """
 
     index: int
@@ -40,6 +43,20 @@ class DayState:
     bars: BarArrays | None
     last: int
     paused: bool
+    ticks: TickArrays | None = None
+
+    @property
+    def volume_now(self) -> int:
+        """Volume traded in the latest interval: the latest tick's, else the latest bar's."""
+        if self.ticks is not None:
+            return int(self.ticks.volume[-1])
+        return int(self.bars.volume[-1]) if self.bars is not None else 0
+
+    @property
+    def slot(self) -> int:
+        """Number of the latest interval of the day (bar × 20 + ticks), for volume caps."""
+        bar = len(self.bars.close) if self.bars is not None else 0
+        return bar * TICKS_PER_BAR + (len(self.ticks.price) if self.ticks is not None else 0)
 
 
 class SimMarket:
@@ -100,7 +117,19 @@ class SimMarket:
             last = int(bars.close[-1])
         elif not paused and (moment.trading or moment.open_auction_done):
             last = int(self.prices.minute_bars(security, index).open[0])
-        return DayState(index, pre, low, high, bars, last, paused)
+        ticks = None if paused else self._forming(security, index, moment)
+        if ticks is not None:
+            last = int(ticks.price[-1])
+        return DayState(index, pre, low, high, bars, last, paused, ticks)
+
+    def _forming(self, security: Security, index: int, moment: MarketMoment) -> TickArrays | None:
+        """The ticks so far of the minute being formed (continuous trading, 3 s or more into
+        the minute), else ``None``."""
+        done = min(self.clock.now().second // TICK_SECONDS, TICKS_PER_BAR - 1)
+        if not moment.trading or done == 0 or moment.bar + 1 >= BARS_PER_DAY:
+            return None
+        ticks = self.prices.ticks(security, index, moment.bar + 1)
+        return TickArrays(ticks.price[:done], ticks.volume[:done])
 
     def quote(self, security: Security) -> Quote:
         """Quote at the current moment: last price, limits, today's open/high/low so far."""
@@ -114,6 +143,13 @@ class SimMarket:
         else:
             day_open = high = low = state.last
             volume, money = 0, 0.0
+        if state.ticks is not None:
+            high = max(high, int(state.ticks.price.max()))
+            low = min(low, int(state.ticks.price.min()))
+            volume += int(state.ticks.volume.sum())
+            money += float((state.ticks.volume * state.ticks.price).sum()) * self.prices.tick(
+                security
+            )
         return Quote(
             security=security,
             last_price=price(security, state.last),
@@ -144,7 +180,8 @@ class SimMarket:
             ticks = state.last + side * (i + (1 if side > 0 else 0))
             if not state.low_limit <= ticks <= state.high_limit:
                 break
-            u = stable_unit(self.config.seed, security.jq, state.index, moment.bar, side, i)
+            when = moment.bar if state.ticks is None else state.slot
+            u = stable_unit(self.config.seed, security.jq, state.index, when, side, i)
             levels.append((self.prices.to_price(security, ticks), 100 * (1 + int(u * 200))))
         return tuple(levels)
 

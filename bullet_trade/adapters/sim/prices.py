@@ -23,6 +23,7 @@ import numpy as np
 from bullet_trade.adapters.sim import paths
 from bullet_trade.adapters.sim.daily import daily_bars
 from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
+from bullet_trade.adapters.sim.ticks import TickArrays, minute_ticks
 from bullet_trade.adapters.sim.universe import ORIGIN, is_known, is_st, profile, stable_seed
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.codes import Security
@@ -89,6 +90,7 @@ class PriceModel:
         self._index: dict[date, int] = {}
         self._paths: OrderedDict[Security, _Path] = OrderedDict()
         self._minutes: OrderedDict[tuple[Security, int], BarArrays] = OrderedDict()
+        self._ticks: OrderedDict[tuple[Security, int, int], TickArrays] = OrderedDict()
         self._st_change_index: int | None = None
 
     # ------------------------------------------------------------------ days
@@ -180,6 +182,18 @@ class PriceModel:
         while len(self._minutes) > _MINUTE_CACHE:
             self._minutes.popitem(last=False)
         return bars
+
+    def ticks(self, security: Security, index: int, bar: int) -> TickArrays:
+        """The twenty 3-second ticks of minute ``bar`` of day ``index`` (see :mod:`.ticks`)."""
+        key = (security, index, bar)
+        ticks = self._ticks.get(key)
+        if ticks is None:
+            row = self.minute_bars(security, index).row(bar)
+            rng = np.random.default_rng(stable_seed(self.seed, security.jq, "tick", index, bar))
+            ticks = self._ticks[key] = minute_ticks(rng, row)
+            while len(self._ticks) > _MINUTE_CACHE:
+                self._ticks.popitem(last=False)
+        return ticks
 
     # ------------------------------------------------------------------ generation
 

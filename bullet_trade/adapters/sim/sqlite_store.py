@@ -98,6 +98,8 @@ def _order_from_row(row: sqlite3.Row) -> OrderState:
         status_msg=row["status_msg"], filled=row["filled"], turnover=row["turnover"],
         commission=row["commission"], tax=row["tax"], frozen_cash=row["frozen_cash"],
         trading_day=_parse_day(row["trading_day"]),
+        # an exchange refusal keeps its reason as the status_msg prefix (see fills.reject)
+        reason=row["status_msg"].partition(":")[0] if row["raw_status"] == 57 else None,
     )  # fmt: skip
 
 

@@ -50,6 +50,7 @@ class OrderState:
     status: OrderStatus = OrderStatus.OPEN
     raw_status: int = XtOrderStatus.REPORTED
     status_msg: str = ""
+    reason: str | None = None
     filled: int = 0
     turnover: float = 0.0
     commission: float = 0.0
@@ -84,6 +85,7 @@ class OrderState:
             remark=self.remark,
             strategy_name=self.strategy_name,
             status_msg=self.status_msg,
+            reason=self.reason,
             sysid=str(self.seq),
             commission=self.commission,
             tax=self.tax,

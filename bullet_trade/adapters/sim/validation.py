@@ -1,22 +1,39 @@
-"""Synchronous checks of a new order against the market rules and the account.
+"""Checks of a new order against the market rules and the account.
 
-Each refusal raises :class:`~bullet_trade.errors.OrderRejected` with a machine readable
-``reason``:
+Two kinds of refusal, as at a real broker:
+
+* **Synchronous** (:func:`check_order`): what the broker's own front end catches before the
+  order leaves it (lots, ticks, limits, cash, position, suspension). ``place_order`` raises
+  :class:`~bullet_trade.errors.OrderRejected` with a machine readable ``reason`` and records
+  nothing.
+* **Asynchronous** (:func:`late_rejection`): what only the exchange refuses, after the broker
+  accepted the order. ``place_order`` records the order with status 57 (``rejected``),
+  ``reason`` set and ``status_msg`` explaining it, emits ``OrderUpdated`` and returns it;
+  nothing is frozen.
+
+Synchronous reasons, checked in this order:
 
 =========================  ====================================================================
 ``not_tradable``           the code is an index
 ``suspended``              trading in the security is suspended
-``market_closed``          a market order outside continuous trading (``real`` clock mode)
 ``insufficient_position``  a sell of more shares than are closeable now (T+1, frozen excluded)
 ``bad_lot``                quantity breaks the lot rules (``rules.round_buy_amount`` /
                            ``rules.round_sell_amount`` would change it)
 ``bad_tick``               the price is not a multiple of the tick
 ``price_outside_limit``    the price is outside today's [low_limit, high_limit]
-``outside_price_cage``     SH stock, continuous trading, limit price outside the price cage
-                           around the last price. SZ accepts such orders (the real SZSE holds
-                           them until the price comes back, unverified; the simulator lets them
-                           match at the last price like any marketable order)
 ``insufficient_cash``      available cash < amount × price + estimated fees
+=========================  ====================================================================
+
+Asynchronous reasons (status 57):
+
+=========================  ====================================================================
+``market_closed``          a market order outside continuous trading (``real`` clock mode):
+                           the exchange takes market orders only in continuous trading
+``outside_price_cage``     SH stock, continuous trading, limit price outside the price cage
+                           around the last price (SSE rejects it). SZ accepts such orders (the
+                           real SZSE holds them until the price comes back, unverified; the
+                           simulator lets them match at the last price like any marketable
+                           order)
 =========================  ====================================================================
 """
 
@@ -74,14 +91,8 @@ def check_order(
         raise OrderRejected(f"{security} is an index and cannot be traded", reason="not_tradable")
     if state.paused:
         raise OrderRejected(f"{security} is suspended", reason="suspended")
-    if command.order_type is OrderType.MARKET and not moment.trading:
-        raise OrderRejected(
-            "market orders are accepted only in continuous trading", reason="market_closed"
-        )
     _check_amount(command, account)
     price = _check_price(command, state)
-    if moment.trading and command.order_type is OrderType.LIMIT:
-        _check_cage(command, price, state)
     if command.side is Side.SELL:
         return Accepted(price=price, frozen_cash=0.0)
     turnover = command.amount * price
@@ -134,14 +145,20 @@ def _check_price(command: PlaceOrder, state: DayState) -> float:
     return round(price, decimals)
 
 
-def _check_cage(command: PlaceOrder, price: float, state: DayState) -> None:
+def late_rejection(
+    command: PlaceOrder, price: float, state: DayState, moment: MarketMoment
+) -> tuple[str, str] | None:
+    """``(reason, message)`` when the exchange refuses an order the broker accepted, else
+    ``None`` (see the module docstring)."""
+    if command.order_type is OrderType.MARKET and not moment.trading:
+        return "market_closed", "market orders are accepted only in continuous trading"
     security = command.security
+    if not moment.trading or command.order_type is not OrderType.LIMIT:
+        return None
     if security.exchange is not Exchange.SH or not has_price_cage(security):
-        return
+        return None
     ticks = round(price / tick_size(security))
     if not in_price_cage(ticks, state.last, is_buy=command.side is Side.BUY):
-        raise OrderRejected(
-            f"price {price} is outside the price cage around the last price",
-            reason="outside_price_cage",
-        )
+        return "outside_price_cage", f"price {price} is outside the price cage"
+    return None
 

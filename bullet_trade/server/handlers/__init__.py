@@ -48,16 +48,18 @@ def build_action_table(
     table must be built once per server (not per session). With ``reliability`` (what
     ``QmtServer`` passes) placements are journaled and ``broker.events``, ``admin.halt`` and
     ``admin.resume`` are offered; without it (handler unit tests) placements are remembered
-    in memory only.
+    in memory only. The sub-account book (:func:`build_book`) and the per-account order rate
+    guard are shared by every session as well.
+
+    Raises:
+        SubAccountError: a configured sub-account's parent is not one of the broker's accounts.
     """
     book = build_book(state, reliability)
     guard = OrderRateGuard(state.config.order_rate_limit, state.config.order_rate_burst)
-    if reliability is None:
-        orders = OrderService(state, book=book, guard=guard)
-    else:
-        orders = OrderService(
-            state, reliability.placements, halts=reliability.halts, book=book, guard=guard
-        )
+    orders = OrderService(
+        state, reliability.placements if reliability is not None else None,
+        halts=reliability.halts if reliability is not None else None, book=book, guard=guard,
+    )
     queries = broker.BrokerQueries(book)
     table: dict[str, ActionSpec] = {
         "admin.health": ActionSpec(admin.health),

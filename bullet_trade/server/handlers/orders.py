@@ -17,7 +17,7 @@ from typing import Any
 
 from bullet_trade.adapters.contracts import Broker
 from bullet_trade.config import SubAccountConfig
-from bullet_trade.errors import BackendUnavailable, OrderRejected
+from bullet_trade.errors import BackendUnavailable, OrderRejected, RateLimited, TradingHalted
 from bullet_trade.model.enums import Side
 from bullet_trade.model.records import CancelResult, Order, PlaceOrder
 from bullet_trade.server.context import RequestContext, ServerState
@@ -125,9 +125,7 @@ class OrderService:
         remark = tagged_remark(tag, request.command.remark, sub=route.sub_name)
         command = dataclasses.replace(request.command, idempotency_key=key, remark=remark)
         ctx.log_fields["idempotency_key"] = key
-        if self._halts is not None:
-            self._halts.check(account)
-        self._guard.check(account, "broker.place_order")
+        await self._admit(account, key)
         order, replayed = await self._placements.run(
             (account, key), _fingerprint(command, route.sub_name),
             self._submission(broker, route, command), sub_account=route.sub_name, tag=tag,
@@ -143,6 +141,24 @@ class OrderService:
         final = outcome.order or order
         return tag_sub(place_response(final, command, request.wait_timeout, outcome.timed_out),
                        route)
+
+    async def _admit(self, account: str, key: str) -> None:
+        """Kill switch and rate guard for a new placement.
+
+        A retry of a key that already reached the broker is let through to the replay even
+        when halted or rate-limited: the client lost the first reply and must learn that its
+        order exists, not be told to stop.
+
+        Raises:
+            TradingHalted, RateLimited: a new placement is refused (nothing journaled).
+        """
+        try:
+            if self._halts is not None:
+                self._halts.check(account)
+            self._guard.check(account, "broker.place_order")
+        except (TradingHalted, RateLimited):
+            if await self._placements.recorded((account, key)) is None:
+                raise
 
     def _submission(
         self, broker: Broker, route: Route, command: PlaceOrder

@@ -45,8 +45,18 @@ def token_fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:8]
 
 
+_READ_ONLY_ADMIN = frozenset({"admin.print_account"})
+
+
 def required_scope(action: str, service: str | None) -> str | None:
-    """The scope an action needs, or ``None`` when any valid token may call it."""
+    """The scope an action needs, or ``None`` when any valid token may call it.
+
+    Every ``admin.*`` action needs the ``admin`` scope whatever its service (the kill switch
+    uses the broker), except the read-only ones: the public health/capabilities and
+    ``admin.print_account``, which reads an account like ``broker.account`` does.
+    """
+    if action.startswith("admin.") and action not in PUBLIC_ACTIONS | _READ_ONLY_ADMIN:
+        return "admin"
     if service in _SERVICE_SCOPE:
         return _SERVICE_SCOPE[service]
     if action in PUBLIC_ACTIONS or not action.startswith("admin."):
