@@ -160,10 +160,14 @@ async def test_requests_fail_fast_while_disconnected() -> None:
             await kit.broker.account("main")
         with pytest.raises(BackendUnavailable):
             await kit.broker.place_order("main", buy())
+        down = kit.broker.readiness()
+        assert down["ready"] is False and down["accounts"]["main"] == {"subscribed": False}
         kit.exchange.logged_in = True
         await kit.wait_for(lambda e: isinstance(e, BackendStateChanged) and
                            e.state == "connected")
         assert (await kit.broker.account("main")).available_cash == 1_000_000.0
+        up = kit.broker.readiness()
+        assert up["ready"] is True and up["trader"] == "connected"
     finally:
         await close_kit(kit)
 

@@ -205,3 +205,12 @@ async def test_snapshot_live_current_and_security_info(raw: RawClient) -> None:
     assert info["code"] == "510300.XSHG" and info["qmt_code"] == "510300.SH"
     err = await call(raw, "s4", "data.snapshot", {"security": "12345"})
     assert err["code"] == "BAD_REQUEST" and err["field"] == "security"
+
+
+async def test_health_reports_backend_readiness(raw: RawClient, backend: str) -> None:
+    value = (await call(raw, "hr", "admin.health"))["payload"]["value"]
+    assert value["backend"]["ready"] is True
+    if backend == "qmt-fake":  # the qmt adapters report their parts
+        assert value["backend"]["broker"]["accounts"] == {
+            "main": {"subscribed": True}, "hedge": {"subscribed": True}}
+        assert value["backend"]["data"]["ready"] is True

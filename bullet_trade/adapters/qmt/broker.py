@@ -106,6 +106,17 @@ class QmtBrokerAdapter:
     def state(self) -> LinkState:
         return self._guard.state
 
+    def readiness(self) -> dict[str, Any]:
+        """For ``admin.health``: trader link state; accounts are subscribed exactly when the
+        link is connected (subscription is part of connecting)."""
+        connected = self._guard.state is LinkState.CONNECTED
+        return {
+            "ready": connected,
+            "trader": self._guard.state.value,
+            "detail": self._guard.detail,
+            "accounts": {key: {"subscribed": connected} for key in self._accounts},
+        }
+
     async def start(self) -> None:
         """Connect and subscribe every account.
 

@@ -89,6 +89,12 @@ class QmtDataAdapter:
         self._subs: dict[Security, _Subscription] = {}
         self._pending_unsubscribes: set[asyncio.Task[None]] = set()
 
+    def readiness(self) -> dict[str, Any]:
+        """For ``admin.health``: whether xtdata calls can be served."""
+        ready = self._sdk is not None and self._worker.usable
+        return {"ready": ready, "sdk_loaded": self._sdk is not None,
+                "hung_calls": self._worker.wedged}
+
     @property
     def xtdata(self) -> Any:
         if self._sdk is None:

@@ -117,6 +117,16 @@ class XtWorker:
             self._generation += 1
             self._thread = self._spawn()
 
+    @property
+    def wedged(self) -> int:
+        """Worker threads written off because a call hung in them."""
+        return len(self._wedged)
+
+    @property
+    def usable(self) -> bool:
+        """False once too many threads hung (calls then fail fast) or after close()."""
+        return not self._closed and len(self._wedged) < self._max_wedged
+
     def close(self) -> None:
         """Stop accepting calls; the threads end after their current call (not joined if
         hung, they are daemons)."""

@@ -8,7 +8,8 @@ Modules: ``universe`` (names, types, price profiles), ``paths`` (vectorised dail
 ``daily`` (daily bars, the source of truth), ``intraday`` (minute bars derived from a daily
 bar), ``prices`` (caches and lookup), ``clocks`` (replay clock, extra holidays), ``session``
 (clock modes), ``market`` (state at now), ``bars`` (history queries),
-``data`` (DataProvider), ``state`` / ``sqlite_store`` / ``validation`` / ``fills`` /
+``ticks`` (3-second ticks derived from a minute bar), ``data`` (DataProvider), ``state`` /
+``sqlite_store`` / ``validation`` / ``fills`` / ``views`` / ``faults`` (fault injection) /
 ``broker`` (Broker).
 """
 

@@ -10,7 +10,7 @@ several passes (status 55, then 56). A new order is matched at once; resting ord
 matched by :meth:`SimBrokerAdapter.match_now` and by the background loop of
 :meth:`SimBrokerAdapter.start`.
 
-Events go to listeners synchronously, on the event loop thread, in this order: acceptance →
+Events go to listeners synchronously (unless :mod:`.faults` holds them), in this order: acceptance →
 ``OrderUpdated`` (50) then ``AccountChanged``; each fill → ``TradeExecuted``, ``OrderUpdated``
 (55/56), ``AccountChanged``; cancel or expiry → ``OrderUpdated`` (54/53), ``AccountChanged``.
 
@@ -39,8 +39,8 @@ from bullet_trade.adapters.sim.market import DayState, SimMarket
 from bullet_trade.adapters.sim.session import MarketMoment
 from bullet_trade.adapters.sim.state import AccountState, MemoryStore, OrderState
 from bullet_trade.adapters.sim.tasks import spawn
-from bullet_trade.adapters.sim.universe import display_name
 from bullet_trade.adapters.sim.validation import check_order, late_rejection
+from bullet_trade.adapters.sim.views import account_snapshot
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import OrderRejected
 from bullet_trade.model.codes import Security
@@ -386,30 +386,7 @@ class SimBrokerAdapter:
         return max(quantity, 0)
 
     def _snapshot(self, account: AccountState) -> AccountSnapshot:
-        moment = self.market.moment()
-        positions = []
-        for security, held in sorted(account.positions.items()):
-            state = self.market.day_state(security, moment)
-            positions.append(
-                Position(
-                    security=security,
-                    amount=held.amount,
-                    closeable_amount=held.available,
-                    avg_cost=round(held.avg_cost, 4),
-                    last_price=self.market.prices.to_price(security, state.last),
-                    name=display_name(security),
-                    frozen_amount=held.frozen,
-                )
-            )
-        config = account.config
-        return AccountSnapshot(
-            account_key=config.key,
-            account_id=config.account_id,
-            account_type=config.account_type,
-            available_cash=account.cash,
-            frozen_cash=account.frozen_cash,
-            positions=tuple(positions),
-        )
+        return account_snapshot(self.market, account)
 
     def _emit(self, event: BrokerEvent) -> None:
         self._faults.emit(event)

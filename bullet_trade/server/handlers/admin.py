@@ -35,9 +35,23 @@ async def health(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]
         "accounts": configured_accounts(state),
         "features": state.features(),
         "server_instance": state.server_instance,
-        "backend": {"type": state.config.server_type, "ready": True},
+        "backend": backend_readiness(state),
     }
     return dict_envelope(value, flatten=False)
+
+
+def backend_readiness(state: ServerState) -> dict[str, Any]:
+    """``{type, ready, data?, broker?}``: adapters that can tell (``readiness()``, e.g. the
+    qmt ones: xtdata usable, trader connected, accounts subscribed) report their part;
+    ``ready`` is true only when every part is."""
+    out: dict[str, Any] = {"type": state.config.server_type}
+    parts = {"data": state.data, "broker": state.broker}
+    for name, adapter in parts.items():
+        report = getattr(adapter, "readiness", None) if adapter is not None else None
+        if callable(report):
+            out[name] = report()
+    out["ready"] = all(bool(out[n].get("ready")) for n in parts if isinstance(out.get(n), dict))
+    return out
 
 
 def print_account_handler(book: SubAccountBook) -> Handler:
