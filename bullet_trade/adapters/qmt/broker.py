@@ -311,41 +311,18 @@ class QmtBrokerAdapter:
         rows = await self._query(account, lambda t, a: t.query_stock_positions(a))
         if asset is None:
             raise BackendUnavailable(f"query_stock_asset({account.account_id}) returned None")
-        self._assets[account.key] = convert.attrs(asset)
-        positions = [convert.attrs(r) for r in rows or []]
-        self._positions[account.key] = {str(p.get("stock_code")): p for p in positions}
+        self._book.set_account(account, asset, rows or [])
 
-    def _snapshot(self, account: AccountConfig) -> AccountSnapshot:
-        positions = list(self._positions.get(account.key, {}).values())
-        return convert.snapshot_from_xt(account, self._assets.get(account.key, {}), positions)
-
-    def _remember(self, account: AccountConfig, native: Any) -> Order:
-        row = convert.attrs(native)
-        key = self._keys.get(str(row.get("order_remark")))
-        order = convert.order_from_xt(row, account.key, key)
-        self._orders[(account.key, order.order_id)] = order
-        return order
-
-    async def _reconcile(self) -> None:
-        """After (re)connect: refresh accounts, re-read orders, emit what changed."""
+    async def _reconcile(self, thread: TraderThread) -> None:
+        """After (re)connect: re-read every account and merge it into the book, which emits
+        the fills and order changes missed while disconnected (see :mod:`.book`)."""
         for account in self._accounts.values():
-            before = {k: v for k, v in self._orders.items() if k[0] == account.key}
-            thread = self._thread
-            assert thread is not None
             acc = self._stock_account(account)
-            rows = await _ask(thread, acc, lambda t, a: t.query_stock_orders(a, False))
-            for row in rows or []:
-                order = self._remember(account, row)
-                if before and before.get((account.key, order.order_id)) != order:
-                    self._emit(OrderUpdated(order=order))
+            orders = await _ask(thread, acc, lambda t, a: t.query_stock_orders(a, False))
+            trades = await _ask(thread, acc, lambda t, a: t.query_stock_trades(a))
             asset = await _ask(thread, acc, lambda t, a: t.query_stock_asset(a))
             positions = await _ask(thread, acc, lambda t, a: t.query_stock_positions(a))
-            self._assets[account.key] = convert.attrs(asset)
-            self._positions[account.key] = {
-                str(p.get("stock_code")): p for p in (convert.attrs(r) for r in positions or [])
-            }
-            if before:
-                self._emit(AccountChanged(account=self._snapshot(account)))
+            self._book.reconcile(account, orders or [], trades or [], asset, positions or [])
 
     # ------------------------------------------------------------------ callbacks (loop)
 
@@ -364,11 +341,8 @@ class QmtBrokerAdapter:
             self._resolve(kind, int(row.get("seq") or 0), row)
             return
         account = self._by_id.get(str(row.get("account_id")))
-        if account is None:
-            return  # another fund account on the same terminal
-        handler = _HANDLERS.get(name)
-        if handler is not None:
-            handler(self, account, row)
+        if account is not None:  # None: another fund account on the same terminal
+            self._book.handle(name, account, row)
 
     def _resolve(self, kind: str, seq: int, row: Row) -> None:
         future = self._waits.get((kind, seq))
@@ -376,29 +350,6 @@ class QmtBrokerAdapter:
             self._early[(kind, seq)] = row
         elif not future.done():
             future.set_result(row)
-
-    def _on_order(self, account: AccountConfig, row: Row) -> None:
-        self._emit(OrderUpdated(order=self._remember(account, row)))
-
-    def _on_trade(self, account: AccountConfig, row: Row) -> None:
-        self._emit(TradeExecuted(trade=convert.trade_from_xt(row, account.key)))
-
-    def _on_asset(self, account: AccountConfig, row: Row) -> None:
-        self._assets[account.key] = row
-        self._emit(AccountChanged(account=self._snapshot(account)))
-
-    def _on_position(self, account: AccountConfig, row: Row) -> None:
-        self._positions.setdefault(account.key, {})[str(row.get("stock_code"))] = row
-        self._emit(AccountChanged(account=self._snapshot(account)))
-
-    def _on_order_error(self, account: AccountConfig, row: Row) -> None:
-        order = self._orders.get((account.key, str(row.get("order_id"))))
-        if order is None or order.status.is_terminal:
-            return
-        rejected = replace(order, status=OrderStatus.REJECTED, raw_status=57,
-                           status_msg=str(row.get("error_msg") or ""), reason="counter_rejected")
-        self._orders[(account.key, order.order_id)] = rejected
-        self._emit(OrderUpdated(order=rejected))
 
     def _on_disconnected(self) -> None:
         if self._guard.state is not LinkState.CONNECTED:
@@ -425,11 +376,3 @@ async def _ask(thread: TraderThread, acc: Any, fn: Callable[[Any, Any], Any]) ->
     """``fn(trader, account)`` on the trader thread."""
     return await thread.call(lambda t: fn(t, acc), "query")
 
-
-_HANDLERS: dict[str, Callable[[QmtBrokerAdapter, AccountConfig, Row], None]] = {
-    "on_stock_order": QmtBrokerAdapter._on_order,
-    "on_stock_trade": QmtBrokerAdapter._on_trade,
-    "on_stock_asset": QmtBrokerAdapter._on_asset,
-    "on_stock_position": QmtBrokerAdapter._on_position,
-    "on_order_error": QmtBrokerAdapter._on_order_error,
-}
