@@ -136,6 +136,8 @@ async def _serve(args: argparse.Namespace, runtime: Path) -> None:
     names = {f.name for f in dataclasses.fields(ServerConfig)}
     if "rate_limit" in names:  # measure capacity, not the per-session request quota
         extra["rate_limit"] = 0.0
+    if "order_rate_limit" in names:  # nor the per-account order guard (20/s by default)
+        extra["order_rate_limit"] = 0.0
     if "max_pending" in names:  # the load generator opens connections in batches
         extra["max_pending"] = max(32, args.max_connections)
     config = ServerConfig(

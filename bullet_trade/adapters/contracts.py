@@ -128,3 +128,7 @@ class Broker(Protocol):
     def add_listener(self, listener: BrokerListener) -> None:
         """Register a callback for order/trade/account/backend events."""
         ...
+
+    def remove_listener(self, listener: BrokerListener) -> None:
+        """Stop calling ``listener``; no error when it is not registered (idempotent)."""
+        ...

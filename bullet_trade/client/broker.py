@@ -8,6 +8,7 @@ rules of :mod:`bullet_trade.client.orders`; cancels are never retried.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bullet_trade.adapters.contracts import BrokerListener
@@ -85,6 +86,7 @@ class AsyncRemoteBroker:
         self._submit_retries = submit_retries
         self._timeout_margin = timeout_margin
         self._listeners: list[BrokerListener] = []
+        self._unhook: list[Callable[[], None]] = []  # removes our connection event handlers
 
     @property
     def connection(self) -> AsyncConnection:
@@ -285,9 +287,21 @@ class AsyncRemoteBroker:
         """Receive ``order``/``trade``/``account``/``backend`` events pushed by servers that
         grant ``events.v1`` (v1 servers never push: then the listener is simply not called)."""
         if not self._listeners:
-            for name in ("order", "trade", "account", "backend"):
+            self._unhook = [
                 self._conn.add_event_listener(name, self._on_event)
+                for name in ("order", "trade", "account", "backend")
+            ]
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: BrokerListener) -> None:
+        """Stop calling ``listener`` (no error when it is not registered). The connection's
+        event handlers are dropped with the last listener."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+        if not self._listeners:
+            unhook, self._unhook = self._unhook, []
+            for remove in unhook:
+                remove()
 
     def _on_event(self, message: Event) -> None:
         event = self._event_record(message)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bullet_trade.jq import api, data, extras, objects, reference
+from bullet_trade.jq import api, data, extras, objects, reference, tools
 from bullet_trade.jq.log import log
 from bullet_trade.model.enums import OrderStatus
 
@@ -26,6 +26,8 @@ _API_FUNCTIONS = (
     extras.order_percent, extras.order_target_percent, extras.subscribe, extras.unsubscribe,
     extras.unsubscribe_all, extras.send_msg, extras.set_message_handler,
     reference.get_bars, reference.get_all_securities, reference.get_index_stocks,
+    tools.get_current_tick, tools.print_portfolio_info, tools.prettytable_print_df,
+    tools.read_file, tools.write_file,
 )
 
 _API_TYPES = (
@@ -42,5 +44,6 @@ def strategy_namespace(g: objects.GlobalBag) -> dict[str, Any]:
     names.update(
         g=g, log=log, OrderStatus=OrderStatus,
         np=np, pd=pd, math=math, datetime=datetime, time=time, random=random,
+        talib=tools.talib,
     )
     return names

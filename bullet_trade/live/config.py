@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
+
+from bullet_trade.live.risk import RiskLimits
 
 DEFAULT_SESSIONS: tuple[tuple[time, time], ...] = (
     (time(9, 30), time(11, 30)),
@@ -31,7 +33,12 @@ class LiveConfig:
         state_file: name of the run state (``live_state.json``) inside the runtime directory.
         trade_max_wait: seconds ``order()`` waits for a final status after submission
             (``TRADE_MAX_WAIT_TIME``); 0 returns at once, the ``Order`` is updated in place.
+        order_poll_interval: while ``order()`` waits (``trade_max_wait``), broker events end
+            the wait at once; the order is also re-read every this many seconds, for backends
+            that push no events (a v1 server). 0: re-read only once, at the deadline.
         max_subscriptions: tick subscription limit of one strategy.
+        risk: optional local pre-trade limits (:mod:`bullet_trade.live.risk`); all off by
+            default.
     """
 
     sessions: tuple[tuple[time, time], ...] = DEFAULT_SESSIONS
@@ -43,7 +50,9 @@ class LiveConfig:
     g_file: str = "g.pkl"
     state_file: str = "live_state.json"
     trade_max_wait: float = 0.0
+    order_poll_interval: float = 2.0
     max_subscriptions: int = 100
+    risk: RiskLimits = field(default_factory=RiskLimits)
 
     def __post_init__(self) -> None:
         if not self.sessions:
@@ -59,6 +68,8 @@ class LiveConfig:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if not (math.isfinite(self.trade_max_wait) and self.trade_max_wait >= 0):
             raise ValueError(f"trade_max_wait must be >= 0, got {self.trade_max_wait!r}")
+        if not (math.isfinite(self.order_poll_interval) and self.order_poll_interval >= 0):
+            raise ValueError(f"order_poll_interval must be >= 0, got {self.order_poll_interval!r}")
         if self.max_subscriptions < 1:
             raise ValueError("max_subscriptions must be at least 1")
 

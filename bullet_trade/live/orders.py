@@ -8,6 +8,7 @@ reported as rejected (they may exist at the broker).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from datetime import datetime
@@ -51,6 +52,7 @@ class OrderBook:
         self._today: list[Order] = []
         self._pending: dict[str, Order] = {}  # idempotency key -> order with unknown outcome
         self._local_ids = itertools.count(1)
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def start_day(self) -> None:
         """A new trading day: ``get_orders`` starts empty again."""
@@ -107,7 +109,35 @@ class OrderBook:
         if order is None:
             return False
         apply_record(order, record)
+        if not order.status.is_open:
+            self._release(order.order_id)
         return True
+
+    def final(self, order_id: str) -> asyncio.Future[None]:
+        """A future resolved (on the event loop thread) as soon as a broker record applied to
+        the book shows ``order_id`` in a final status; already resolved when it is final now.
+        Pass it to :meth:`forget` when giving up."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        order = self._orders.get(order_id)
+        if order is not None and not order.status.is_open:
+            future.set_result(None)
+        else:
+            self._waiters.setdefault(order_id, []).append(future)
+        return future
+
+    def forget(self, order_id: str, future: asyncio.Future[None]) -> None:
+        """Stop a wait started with :meth:`final` (cancels ``future``)."""
+        future.cancel()
+        waiting = self._waiters.get(order_id, [])
+        if future in waiting:
+            waiting.remove(future)
+        if not waiting:
+            self._waiters.pop(order_id, None)
+
+    def _release(self, order_id: str) -> None:
+        for future in self._waiters.pop(order_id, []):
+            if not future.done():
+                future.set_result(None)
 
     def on_event(self, event: BrokerEvent) -> None:
         """Broker listener: apply order updates (runs on the event loop thread)."""
@@ -125,6 +155,11 @@ class OrderBook:
 
     def owns(self, order_id: str) -> bool:
         return order_id in self._orders
+
+    def sent_today(self) -> int:
+        """Today's orders that reached (or may have reached) the broker: locally refused ones
+        are not counted, orders with an unknown outcome are."""
+        return sum(1 for o in self._today if not o.order_id.startswith("local-"))
 
     def at_broker(self, order: Order) -> bool:
         """Whether ``order`` has a broker id (it was not refused locally, outcome known)."""

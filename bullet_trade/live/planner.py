@@ -11,7 +11,9 @@ Rules:
 * sells are limited to the *closeable* quantity (T+1), with no fallback to the total when
   nothing is closeable; selling everything closeable may include the odd lot;
 * limit prices are rounded to the tick and clamped into ``[low_limit, high_limit]``;
-* market orders carry a protective price from :func:`bullet_trade.model.rules.protect_price`.
+* market orders carry a protective price from :func:`bullet_trade.model.rules.protect_price`;
+* with a :class:`~bullet_trade.live.risk.RiskCheck`, an order breaking an enabled local risk
+  limit is refused with a ``risk control: ...`` reason (see :mod:`bullet_trade.live.risk`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from bullet_trade.jq.objects import LimitOrderStyle, MarketOrderStyle, OrderStyle
+from bullet_trade.live.risk import RiskCheck
 from bullet_trade.model import rules
 from bullet_trade.model.codes import Security
 from bullet_trade.model.enums import OrderType, Side
@@ -137,9 +140,10 @@ def _amount(security: Security, delta: int, holding: Holding) -> int | Refused:
 
 def plan_order(
     intent: OrderIntent, quote: Quote, holding: Holding, *, strategy_name: str = "bullet-trade",
-    remark: str = "",
+    remark: str = "", risk: RiskCheck | None = None,
 ) -> PlanResult:
-    """Plan one order (see the module docstring for the rules)."""
+    """Plan one order (see the module docstring for the rules); ``risk`` adds the local
+    pre-trade check as the last step."""
     security = intent.security
     guess_side = Side.BUY if intent.quantity >= 0 else Side.SELL
     if not rules.is_tradable(security):
@@ -166,4 +170,8 @@ def plan_order(
         price=order_price(security, side, intent.style, quote),
         remark=remark, strategy_name=strategy_name,
     )
+    refusal = None if risk is None else risk.refusal(
+        command, held=holding.total, last_price=quote.last_price)
+    if refusal is not None:
+        return Refused(side, amount, f"risk control: {refusal}")
     return Planned(command)

@@ -46,6 +46,7 @@ class LiveSession:
         self.clock = clock
         self.account_key = account_key
         self.config = config
+        self.runtime_dir = runtime_dir
         self.thread = StrategyThread(asyncio.get_running_loop(), config.call_timeout)
         self.registry = JobRegistry()
         self.g = GlobalBag()
@@ -98,6 +99,11 @@ class LiveSession:
             self._quotes[security] = cached
         return cached
 
+    def cached_quote(self, security: Security) -> Quote | None:
+        """The newest pushed tick of a subscribed security, else the quote cached for the
+        current moment (``None`` when neither exists)."""
+        return self.ticks.latest(security) or self._quotes.get(security)
+
     async def submit(self, intent: OrderIntent) -> Order | None:
         return await submit_intent(self, intent)
 
@@ -112,9 +118,7 @@ class LiveSession:
     def close(self) -> None:
         """Stop reacting to broker events, drop tick subscriptions, stop the strategy thread."""
         self._closed = True
-        remove = getattr(self.broker, "remove_listener", None)
-        if remove is not None:
-            remove(self._on_broker_event)
+        self.broker.remove_listener(self._on_broker_event)
         self.ticks.unsubscribe()
         self.thread.close()
 

@@ -30,7 +30,8 @@ class TickFeed:
         self._data = data
         self._limit = limit
         self._cancel: dict[Security, Callable[[], None]] = {}
-        self._latest: dict[Security, Quote] = {}
+        self._latest: dict[Security, Quote] = {}  # not yet delivered to handle_tick
+        self._last: dict[Security, Quote] = {}  # newest received, kept for get_current_tick
         self._ready = asyncio.Event()
         self.stopping = False
 
@@ -63,10 +64,16 @@ class TickFeed:
             if cancel is not None:
                 cancel()
             self._latest.pop(security, None)
+            self._last.pop(security, None)
+
+    def latest(self, security: Security) -> Quote | None:
+        """The newest quote pushed for a subscribed ``security`` (``None``: none yet)."""
+        return self._last.get(security)
 
     def _on_quote(self, quote: Quote) -> None:
         if quote.security in self._cancel:
             self._latest[quote.security] = quote
+            self._last[quote.security] = quote
             self._ready.set()
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bullet_trade.errors import BulletTradeError, OrderRejected, SubmitUnknown
 from bullet_trade.jq.objects import Order
 from bullet_trade.live.planner import Holding, OrderIntent, Planned, Refused, plan_order
+from bullet_trade.live.risk import RiskCheck
 
 if TYPE_CHECKING:
     from bullet_trade.live.session import LiveSession
@@ -26,6 +27,18 @@ async def holding_of(session: LiveSession, intent: OrderIntent) -> Holding:
     return Holding()
 
 
+async def risk_check(session: LiveSession) -> RiskCheck | None:
+    """The local pre-trade check, or ``None`` when no risk limit is configured. The total
+    value is fetched from the broker only when the position-ratio limit needs it."""
+    limits = session.config.risk
+    if not limits.enabled:
+        return None
+    total = 0.0
+    if limits.max_position_ratio is not None:
+        total = (await session.broker.account(session.account_key)).total_value
+    return RiskCheck(limits, orders_today=session.book.sent_today(), total_value=total)
+
+
 async def submit_intent(session: LiveSession, intent: OrderIntent) -> Order | None:
     """Plan and place one order.
 
@@ -37,7 +50,8 @@ async def submit_intent(session: LiveSession, intent: OrderIntent) -> Order | No
     holding = await holding_of(session, intent)
     key = uuid.uuid4().hex
     plan = plan_order(
-        intent, quote, holding, strategy_name=session.config.strategy_name, remark=f"bt:{key[:8]}"
+        intent, quote, holding, strategy_name=session.config.strategy_name,
+        remark=f"bt:{key[:8]}", risk=await risk_check(session),
     )
     now = session.context.current_dt
     book = session.book
@@ -74,19 +88,34 @@ async def submit_intent(session: LiveSession, intent: OrderIntent) -> Order | No
 
 
 async def wait_final(session: LiveSession, order: Order, timeout: float) -> None:
-    """Poll the broker until ``order`` is final or ``timeout`` seconds (event loop time)
-    passed. Broker events usually finish it earlier; polling covers backends without events."""
+    """Wait until ``order`` is final or ``timeout`` seconds (event loop time) passed.
+
+    Event driven: the broker listener applies order updates to the book, which wakes this
+    wait at once. For backends that push nothing (a v1 server) the order is also re-read every
+    ``LiveConfig.order_poll_interval`` seconds (0: never), and always once at the deadline.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while order.status.is_open:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            log.info("order %s still %s after %.1fs", order.order_id, order.status.value, timeout)
-            return
-        await asyncio.sleep(min(remaining, 0.2))
-        record = await session.broker.order(session.account_key, order.order_id)
-        if record is not None:
-            session.book.apply(record)
+    poll = session.config.order_poll_interval
+    final = session.book.final(order.order_id)
+    try:
+        while not final.done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.wait({final}, timeout=min(remaining, poll) if poll > 0 else remaining)
+            if not final.done():
+                await _reread(session, order)
+    finally:
+        session.book.forget(order.order_id, final)
+    if order.status.is_open:
+        log.info("order %s still %s after %.1fs", order.order_id, order.status.value, timeout)
+
+
+async def _reread(session: LiveSession, order: Order) -> None:
+    record = await session.broker.order(session.account_key, order.order_id)
+    if record is not None:
+        session.book.apply(record)
 
 
 async def restore_orders(session: LiveSession, order_ids: list[str]) -> int:

@@ -3,7 +3,9 @@ cancels, status map, disconnect/reconnect and start-up failures."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from qmt_kit import ACCOUNTS, Kit, close_kit, kit_fixture, make_kit
@@ -147,6 +149,60 @@ async def test_disconnect_then_reconnect_with_a_fresh_session(kit: Kit) -> None:
     await kit.wait_for(terminal(order.order_id))
     snapshot = await kit.broker.account("main")
     assert snapshot.positions[0].amount == 100
+
+
+class ManualTerminal:
+    """The miniQMT desktop client itself, as a session of the fake counter: what it does
+    (a manual cancel) is pushed to no adapter session."""
+
+    def subscribed_to(self, account_id: str) -> bool:
+        return False
+
+    def deliver(self, name: str, obj: Any) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
+
+
+async def test_reconnect_emits_what_changed_while_down_exactly_once() -> None:
+    kit = await make_kit(fill_ratio=0.01)
+    try:
+        quote = await kit.data.quote(SEC)
+        filling = await kit.broker.place_order(
+            "main", buy(amount=50_000, price=round(quote.last_price + 0.05, 2)))
+        resting = await kit.broker.place_order("main", buy(price=quote.low_limit, key="k2"))
+        await kit.wait_for(lambda e: isinstance(e, OrderUpdated) and
+                           e.order.order_id == resting.order_id)
+        part = await kit.wait_for(lambda e: isinstance(e, OrderUpdated) and
+                                  e.order.order_id == filling.order_id and e.order.filled > 0)
+        kit.exchange.logged_in = False
+        kit.exchange.disconnect()
+        await kit.wait_for(lambda e: isinstance(e, BackendStateChanged) and
+                           e.state == "disconnected")
+        assert kit.exchange.match_now() > 0  # more fills while nobody listens
+        assert kit.exchange.cancel(ManualTerminal(), 1, "111", int(resting.order_id)) == 0
+        missed = len(kit.events)
+        kit.exchange.logged_in = True
+        await kit.wait_for(lambda e: isinstance(e, BackendStateChanged) and e.state == "connected")
+
+        replayed = kit.events[missed:]
+        updates = [e.order for e in replayed if isinstance(e, OrderUpdated)]
+        assert sorted(o.order_id for o in updates) == sorted([filling.order_id,
+                                                               resting.order_id])
+        orders = {o.order_id: o for o in await kit.broker.orders("main")}
+        assert all(orders[o.order_id] == o for o in updates)
+        assert orders[resting.order_id].status is OrderStatus.CANCELED
+        assert orders[filling.order_id].filled > part.order.filled
+        assert all(kit.broker.order("main", i) for i in orders)  # cached, no lookup needed
+        trade_ids = Counter(e.trade.trade_id for e in kit.events if isinstance(e, TradeExecuted))
+        queried = [t.trade_id for t in await kit.broker.trades("main")]
+        assert sorted(trade_ids) == sorted(queried) and set(trade_ids.values()) == {1}
+        assert sum(t.amount for t in await kit.broker.trades("main")) == \
+            orders[filling.order_id].filled
+        assert any(isinstance(e, TradeExecuted) for e in replayed)
+    finally:
+        await close_kit(kit)
 
 
 async def test_requests_fail_fast_while_disconnected() -> None:

@@ -63,16 +63,29 @@ async def test_quote_trade_days_and_security_info(kit: Kit) -> None:
     assert info.type == "etf" and info.start_date == date(2015, 1, 5) and info.end_date is None
 
 
-async def test_a_hung_call_does_not_block_other_requests() -> None:
+@pytest.mark.parametrize("inside", [False, True], ids=["before-the-client", "inside-the-sdk"])
+async def test_a_hung_call_does_not_block_other_requests(inside: bool) -> None:
+    """A call hung in xtdata fails by its timeout; meanwhile other market data requests are
+    refused at once (never run concurrently with it: the fake would flag that), trading is
+    unaffected, and data service resumes once the hung call returns."""
     kit = await make_kit(call_timeout=0.2)
     try:
-        release = kit.exchange.hang("get_full_tick")
+        hang = kit.exchange.hang("get_full_tick", inside=inside)
         with pytest.raises(BackendUnavailable) as info:
             await kit.data.quote(SEC)
-        assert "get_full_tick" in info.value.message
+        assert "get_full_tick" in info.value.message and hang.entered.is_set()
+        with pytest.raises(BackendUnavailable) as busy:
+            await asyncio.wait_for(kit.data.trade_days(count=1), 0.1)  # fast, not a timeout
+        assert busy.value.details["hung_call"] == "get_full_tick"
+        assert kit.data.readiness()["ready"] is False
+        assert kit.data.readiness()["hung_calls"] == 1
+        assert (await kit.broker.account("main")).available_cash > 0
+        hang.set()
+        await kit.data.worker.wait_hung(5)
         assert await kit.data.trade_days(count=1) == [date(2026, 11, 24)]
-        release.set()
         assert (await kit.data.quote(SEC)).last_price > 0
+        assert kit.data.readiness()["ready"] is True
+        assert kit.exchange.faults.violations == []
     finally:
         await close_kit(kit)
 

@@ -75,3 +75,27 @@ def test_trader_traps(xt: Any) -> None:
     assert len(order.order_remark) == 24 and order.order_time < 10**11
     assert len(threads) == 1
     trader.stop()
+
+
+def test_xtdata_hang_inside_holds_the_guard(xt: Any) -> None:
+    """A call hung *inside* xtdata keeps the not-thread-safe guard: any other call meanwhile
+    raises and is recorded; a hang *before* the client leaves the guard free."""
+    xtquant, exchange = xt
+    xtdata = xtquant.xtdata
+    before = exchange.hang("get_instrument_detail")
+    waiting = threading.Thread(target=xtdata.get_instrument_detail, args=("600000.SH",))
+    waiting.start()
+    assert before.entered.wait(5)
+    assert xtdata.get_full_tick(["600000.SH"])  # guard free while waiting for the server
+    before.set()
+    waiting.join()
+    inside = exchange.hang("get_full_tick", inside=True)
+    hung = threading.Thread(target=xtdata.get_full_tick, args=(["600000.SH"],))
+    hung.start()
+    assert inside.entered.wait(5)
+    with pytest.raises(RuntimeError, match="not thread-safe"):
+        xtdata.get_instrument_detail("600000.SH")
+    inside.set()
+    hung.join()
+    assert exchange.faults.violations == ["get_instrument_detail"]
+    assert xtdata.get_instrument_detail("600000.SH")["InstrumentName"] == "浦发银行"

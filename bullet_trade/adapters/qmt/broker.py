@@ -12,41 +12,40 @@ already cached). Pushes become events in the order xtquant delivered them:
 
 ``on_disconnected`` makes every request fail with ``BackendUnavailable``, emits
 ``BackendStateChanged`` and starts reconnecting (backoff, fresh session id, resubscribe every
-account, reconcile: changed orders are re-emitted, accounts refreshed).
+account, reconcile: fills and order changes missed while down are emitted exactly once,
+accounts refreshed; see :mod:`.book`).
+
+One adapter drives one miniQMT terminal, so every account must share one ``data_path``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from bullet_trade.adapters.contracts import BrokerListener
 from bullet_trade.adapters.qmt import convert
+from bullet_trade.adapters.qmt.book import QmtBook
 from bullet_trade.adapters.qmt.guard import Backoff, LinkState, QmtGuard
 from bullet_trade.adapters.qmt.orders import precheck, remark_token, submitted
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
 from bullet_trade.adapters.qmt.trader_thread import CallbackBridge, TraderThread
 from bullet_trade.errors import BackendUnavailable, OrderRejected, SubmitUnknown, UnknownAccount
 from bullet_trade.model.clock import Clock, WallClock
-from bullet_trade.model.enums import XT_STOCK_BUY, XT_STOCK_SELL, OrderStatus, OrderType, Side
+from bullet_trade.model.enums import XT_STOCK_BUY, XT_STOCK_SELL, OrderType, Side
 from bullet_trade.model.records import (
-    AccountChanged,
     AccountConfig,
     AccountSnapshot,
     BackendStateChanged,
     BrokerEvent,
     CancelResult,
     Order,
-    OrderUpdated,
     PlaceOrder,
     Position,
     Trade,
-    TradeExecuted,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,8 @@ class QmtBrokerAdapter:
     """Trading through miniQMT (see module docstring).
 
     Args:
-        accounts: configured accounts (all must share one ``data_path``).
+        accounts: configured accounts (all must share one ``data_path``, else
+            ``BackendUnavailable`` with the fix).
         data_path: miniQMT ``userdata_mini`` directory (default for accounts without one).
         sdk: xtquant modules; imported on :meth:`start` when omitted.
         backoff: reconnect delays.
@@ -80,10 +80,7 @@ class QmtBrokerAdapter:
     ) -> None:
         self._accounts = {a.key: a for a in accounts}
         self._by_id = {a.account_id: a for a in accounts}
-        paths = {a.data_path or data_path for a in accounts}
-        if len(paths) > 1:
-            raise BackendUnavailable(f"accounts use different miniQMT data paths {paths}")
-        self._path = next(iter(paths), None) or data_path or ""
+        self._path = _one_data_path(accounts, data_path)
         self._sdk = sdk
         self._timeout = call_timeout
         self._clock: Clock = clock or WallClock()
@@ -91,14 +88,10 @@ class QmtBrokerAdapter:
         self._guard = QmtGuard(backoff or Backoff(), self._on_state)
         self._listeners: list[BrokerListener] = []
         self._thread: TraderThread | None = None
-        self._orders: dict[tuple[str, str], Order] = {}
-        self._keys: dict[str, str] = {}
         self._waits: dict[tuple[str, int], asyncio.Future[Row]] = {}
         self._early: dict[tuple[str, int], Row] = {}
-        self._assets: dict[str, Row] = {}
-        self._positions: dict[str, dict[str, Row]] = {}
+        self._book = QmtBook(self._emit)
         self._reconnect: asyncio.Task[None] | None = None
-        self._seen = itertools.count()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -159,7 +152,7 @@ class QmtBrokerAdapter:
                     f"subscribe({account.account_id}) returned {code}: is this fund account "
                     "logged in in miniQMT?"
                 )
-        await self._reconcile()
+        await self._reconcile(thread)
         logger.info("miniQMT trader connected (session %s, %d accounts)", session,
                     len(self._accounts))
 
@@ -187,7 +180,7 @@ class QmtBrokerAdapter:
     async def account(self, account_key: str) -> AccountSnapshot:
         account = self._account(account_key)
         await self._refresh_account(account)
-        return self._snapshot(account)
+        return self._book.snapshot(account)
 
     async def positions(self, account_key: str) -> list[Position]:
         return list((await self.account(account_key)).positions)
@@ -195,7 +188,7 @@ class QmtBrokerAdapter:
     async def orders(self, account_key: str) -> list[Order]:
         account = self._account(account_key)
         rows = await self._query(account, lambda t, a: t.query_stock_orders(a, False))
-        return [self._remember(account, r) for r in rows or []]
+        return [self._book.remember(account, r) for r in rows or []]
 
     async def trades(self, account_key: str) -> list[Trade]:
         account = self._account(account_key)
@@ -205,11 +198,11 @@ class QmtBrokerAdapter:
     async def order(self, account_key: str, order_id: str) -> Order | None:
         """Cached (kept current by pushes); unknown ids are looked up at the counter."""
         account = self._account(account_key)
-        cached = self._orders.get((account.key, order_id))
+        cached = self._book.order(account.key, order_id)
         if cached is not None or not order_id.isdigit():
             return cached
         row = await self._query(account, lambda t, a: t.query_stock_order(a, int(order_id)))
-        return self._remember(account, row) if row is not None else None
+        return self._book.remember(account, row) if row is not None else None
 
     # ------------------------------------------------------------------ commands
 
@@ -228,7 +221,7 @@ class QmtBrokerAdapter:
         xc = self._sdk.xtconstant
         remark = remark_token(command)
         if command.idempotency_key:
-            self._keys[remark] = command.idempotency_key
+            self._book.keys[remark] = command.idempotency_key
         limit = command.order_type is OrderType.LIMIT
         args = (
             command.security.qmt,
@@ -245,10 +238,11 @@ class QmtBrokerAdapter:
             message = str(response.get("error_msg") or "refused")
             raise OrderRejected(message, reason="broker_refused")
         key = (account.key, str(order_id))
-        if key not in self._orders:
-            now = self._clock.now()
-            self._orders[key] = submitted(command, account.key, str(order_id), remark, now)
-        return self._orders[key]
+        known = self._book.order(*key)
+        if known is None:
+            known = submitted(command, account.key, key[1], remark, self._clock.now())
+            self._book.orders[key] = known
+        return known
 
     async def cancel_order(self, account_key: str, order_id: str) -> CancelResult:
         """``cancel_order_stock_async``; ``accepted`` is the counter's ``cancel_result == 0``."""
@@ -260,7 +254,7 @@ class QmtBrokerAdapter:
             "cancel", account, lambda t, a: t.cancel_order_stock_async(a, int(order_id))
         )
         accepted = int(response.get("cancel_result", -1)) == 0
-        return CancelResult(accepted=accepted, order=self._orders.get((account.key, order_id)))
+        return CancelResult(accepted=accepted, order=self._book.order(account.key, order_id))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -370,6 +364,27 @@ class QmtBrokerAdapter:
                 listener(event)
             except Exception:  # a listener's bug must not break the broker
                 logger.exception("broker listener failed on %s", type(event).__name__)
+
+
+def _one_data_path(accounts: Sequence[AccountConfig], default: str | None) -> str:
+    """The single miniQMT ``userdata_mini`` path every account uses.
+
+    Raises:
+        BackendUnavailable: accounts name different paths; one server drives one miniQMT
+            terminal (one ``XtQuantTrader``), so the message says how to split them.
+    """
+    paths: dict[str, list[str]] = {}
+    for account in accounts:
+        paths.setdefault(account.data_path or default or "", []).append(account.key)
+    if len(paths) <= 1:
+        return next(iter(paths), None) or default or ""
+    listing = "; ".join(f"{path or '(none)'}: {', '.join(keys)}" for path, keys in paths.items())
+    raise BackendUnavailable(
+        f"--accounts name {len(paths)} different miniQMT data paths ({listing}), but one "
+        "server drives exactly one miniQMT terminal. Give every account the same path (or "
+        "drop the per-account path and use --data-path), or run one `bullet-trade server` per "
+        "miniQMT terminal, each on its own --port"
+    )
 
 
 async def _ask(thread: TraderThread, acc: Any, fn: Callable[[Any, Any], Any]) -> Any:

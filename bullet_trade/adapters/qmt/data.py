@@ -2,12 +2,13 @@
 ``xtquant.xtdata``.
 
 Every xtdata call goes through one :class:`~.worker.XtWorker` (xtdata is not thread-safe),
-off the event loop and with a timeout. History is local-first in xtquant, so a
-``download_history_data`` for the code and period precedes the first read of each trading
-day (never a subscription). ``fq`` maps to ``dividend_type``: ``pre`` → ``front_ratio``,
-``post`` → ``back_ratio``, ``none`` → ``none``. Quote subscriptions are reference counted per
-code: one ``subscribe_quote`` for any number of listeners, ``unsubscribe_quote`` when the last
-one leaves.
+off the event loop and with a timeout; while one call is hung inside the SDK, market data
+requests fail fast with ``BackendUnavailable`` (the worker's trade-off). History is
+local-first in xtquant, so a ``download_history_data`` for the code and period precedes the
+first read of each trading day (never a subscription). ``fq`` maps to ``dividend_type``:
+``pre`` → ``front_ratio``, ``post`` → ``back_ratio``, ``none`` → ``none``. Quote
+subscriptions are reference counted per code: one ``subscribe_quote`` for any number of
+listeners, ``unsubscribe_quote`` when the last one leaves.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class QmtDataAdapter:
         ready = self._sdk is not None and self._worker.usable
         return {"ready": ready, "sdk_loaded": self._sdk is not None,
                 "hung_calls": self._worker.wedged}
+
+    @property
+    def worker(self) -> XtWorker:
+        """The serialising xtdata worker (diagnostics and tests)."""
+        return self._worker
 
     @property
     def xtdata(self) -> Any:

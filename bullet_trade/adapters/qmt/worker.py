@@ -1,13 +1,17 @@
 """One serialising worker thread for xtdata (which is not thread-safe), with per-call timeouts.
 
-Every call is queued to the worker and awaited from the event loop with its own timeout, so
-the loop never blocks. A call that overruns its timeout fails with ``BackendUnavailable``.
-If it was still queued it is simply dropped; if it was *running* (a hung SDK call), the worker
-thread is written off and a fresh one takes over the queue, so a hung call never blocks
-unrelated requests. The written-off thread ends once its call returns. At most
-``max_wedged`` written-off threads may be alive; beyond that calls fail fast, because the SDK is
-evidently unresponsive. Trade-off: while a written-off call is still inside the SDK, the new
-worker may call it concurrently; that is preferred to a server that stops answering.
+Every call is queued to the one worker thread and awaited from the event loop with its own
+timeout, so the loop never blocks and xtdata is never entered by two threads at once. A call
+that overruns its timeout fails with ``BackendUnavailable``. If it was still queued it is
+dropped. If it was *running* (a call hung inside the SDK), the worker is marked **stuck**: the
+calls queued behind it fail at once, and every new call fails fast with ``BackendUnavailable``
+naming the hung call, until that call finally returns; then service resumes by itself.
+
+Trade-off: we never start a second thread to call xtdata while a hung call may still be inside
+it, because the client's state is not safe for concurrent use (corrupt data or a crash are
+worse than a refusal). So while one call is hung, *market data* requests are refused quickly
+instead of being served; everything else the server does (pings, trading through xttrader,
+which has its own thread) is unaffected. Nothing ever waits for the hung call.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,106 +36,140 @@ class _Job:
     name: str
     call: functools.partial[Any]
     future: Future[Any] = field(default_factory=Future)
-    thread: threading.Thread | None = None
+    started: float = 0.0
 
 
 class XtWorker:
-    """Runs blocking SDK calls one at a time on a dedicated thread.
+    """Runs blocking SDK calls one at a time on a dedicated thread (see module docstring).
 
     Args:
-        name: thread name prefix (logs).
+        name: thread name (logs).
         timeout: default seconds a call may take.
-        max_wedged: hung threads tolerated before calls fail fast.
     """
 
-    def __init__(self, name: str = "xtdata", timeout: float = 10.0, max_wedged: int = 2) -> None:
+    def __init__(self, name: str = "xtdata", timeout: float = 10.0) -> None:
         self._name = name
         self._timeout = timeout
-        self._max_wedged = max_wedged
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._generation = 0
-        self._wedged: list[threading.Thread] = []
+        self._running: _Job | None = None
+        self._stuck: _Job | None = None
         self._closed = False
-        self._thread = self._spawn()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
 
-    def _spawn(self) -> threading.Thread:
-        thread = threading.Thread(
-            target=self._run, args=(self._generation,), name=f"{self._name}-{self._generation}",
-            daemon=True,
-        )
-        thread.start()
-        return thread
-
-    def _run(self, generation: int) -> None:
+    def _run(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
-                self._queue.put(None)  # let a sibling (if any) see the stop marker too
                 return
             if not job.future.set_running_or_notify_cancel():
                 continue
-            job.thread = threading.current_thread()
+            with self._lock:
+                self._running, job.started = job, time.monotonic()
+            error: BaseException | None = None
             try:
-                job.future.set_result(job.call())
-            except BaseException as exc:  # handed to the awaiting caller
-                job.future.set_exception(exc)
-            if generation != self._generation:
-                logger.warning("xtdata call %s finally returned; retiring its thread", job.name)
-                return
+                result = job.call()
+            except BaseException as exc:  # handed to the awaiting caller below
+                error = exc
+            self._finished(job)
+            if error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(error)
+
+    def _finished(self, job: _Job) -> None:
+        """``job`` returned: the worker is free again (before its future completes, so
+        :meth:`wait_hung` returning means calls are accepted)."""
+        with self._lock:
+            self._running = None
+            if self._stuck is job:
+                self._stuck = None
+                logger.warning("xtdata.%s returned after %.1fs; xtdata calls resume",
+                               job.name, time.monotonic() - job.started)
 
     async def call(self, fn: Any, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run ``fn(*args, **kwargs)`` on the worker; its result or exception comes back.
 
         Raises:
-            BackendUnavailable: the worker is closed, too many calls are hung, or this call
-                did not finish within ``timeout`` (default: the worker's).
+            BackendUnavailable: the worker is closed, an earlier call is hung inside the SDK,
+                or this call did not finish within ``timeout`` (default: the worker's).
         """
         name = getattr(fn, "__name__", repr(fn))
         with self._lock:
-            self._wedged = [t for t in self._wedged if t.is_alive()]
             if self._closed:
                 raise BackendUnavailable("the xtdata worker is stopped")
-            if len(self._wedged) >= self._max_wedged:
-                raise BackendUnavailable(
-                    f"xtdata is not responding ({len(self._wedged)} calls hung); "
-                    "check that miniQMT is running"
-                )
-        job = _Job(name, functools.partial(fn, *args, **kwargs))
-        self._queue.put(job)
+            if self._stuck is not None:
+                raise self._busy_error(name, self._stuck)
+            job = _Job(name, functools.partial(fn, *args, **kwargs))
+            self._queue.put(job)
         limit = self._timeout if timeout is None else timeout
         try:
             return await asyncio.wait_for(asyncio.wrap_future(job.future), limit)
         except asyncio.TimeoutError:
-            self._write_off(job)
+            self._note_timeout(job)
             raise BackendUnavailable(
                 f"xtdata.{name} did not answer within {limit:g}s", details={"call": name}
             ) from None
 
-    def _write_off(self, job: _Job) -> None:
-        """After a timeout: replace the worker thread if this job is the one stuck on it."""
+    @staticmethod
+    def _busy_error(name: str, stuck: _Job) -> BackendUnavailable:
+        waited = time.monotonic() - stuck.started
+        return BackendUnavailable(
+            f"xtdata.{name} refused: xtdata.{stuck.name} has been hung inside the SDK for "
+            f"{waited:.0f}s and xtdata must not be used concurrently; check that miniQMT is "
+            "responding (market data resumes by itself once the call returns)",
+            details={"call": name, "hung_call": stuck.name},
+        )
+
+    def _note_timeout(self, job: _Job) -> None:
+        """After a timeout: if ``job`` is the running call, mark the worker stuck and fail
+        the calls queued behind it instead of letting each wait out its own timeout."""
         with self._lock:
-            if job.thread is None or job.thread is not self._thread or job.future.done():
+            if self._running is not job or job.future.done() or self._stuck is not None:
                 return
-            logger.error("xtdata.%s hung; starting a fresh worker thread", job.name)
-            self._wedged.append(self._thread)
-            self._generation += 1
-            self._thread = self._spawn()
+            self._stuck = job
+            logger.error("xtdata.%s hung inside the SDK; refusing xtdata calls until it "
+                         "returns", job.name)
+            error = self._busy_error("(queued)", job)
+            while True:
+                try:
+                    queued = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if queued is None:  # close() raced us: keep its stop marker
+                    self._queue.put(None)
+                    break
+                if queued.future.set_running_or_notify_cancel():
+                    queued.future.set_exception(error)
+
+    async def wait_hung(self, timeout: float) -> None:
+        """Wait until the call hung inside the SDK, if any, has returned (its outcome is
+        ignored: its caller already got ``BackendUnavailable``).
+
+        Raises:
+            asyncio.TimeoutError: still hung after ``timeout`` seconds.
+        """
+        stuck = self._stuck
+        if stuck is not None:
+            await asyncio.wait_for(asyncio.wait([asyncio.wrap_future(stuck.future)]), timeout)
 
     @property
     def wedged(self) -> int:
-        """Worker threads written off because a call hung in them."""
-        return len(self._wedged)
+        """1 while a call is hung inside the SDK (calls then fail fast), else 0."""
+        return 0 if self._stuck is None else 1
 
     @property
     def usable(self) -> bool:
-        """False once too many threads hung (calls then fail fast) or after close()."""
-        return not self._closed and len(self._wedged) < self._max_wedged
+        """False while a call is hung inside the SDK, and after :meth:`close`."""
+        return not self._closed and self._stuck is None
 
     def close(self) -> None:
-        """Stop accepting calls; the threads end after their current call (not joined if
-        hung, they are daemons)."""
+        """Stop accepting calls; the thread ends after its current call. It is joined unless
+        a call is hung in it (it is a daemon and ends when that call returns)."""
         with self._lock:
             self._closed = True
+            stuck = self._stuck is not None
         self._queue.put(None)
-        self._thread.join(timeout=2)
+        if not stuck:
+            self._thread.join(timeout=5)

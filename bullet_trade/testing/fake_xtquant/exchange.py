@@ -9,7 +9,8 @@ session's single callback thread, in the order the simulator produced them.
 
 Fault injection for tests: :attr:`logged_in` (``connect()`` answers -1 when False),
 :attr:`refuse_connects` (the next N connects fail), :meth:`disconnect` (every session gets
-``on_disconnected``), :meth:`hang` (the next xtdata call of a name blocks until released),
+``on_disconnected``), :meth:`hang` (the next xtdata call of a name blocks until released,
+before or inside the client; :attr:`faults` also records concurrent xtdata use),
 :attr:`push_before_response` (order pushes overtake the async order response).
 """
 
@@ -37,6 +38,7 @@ from bullet_trade.model.records import (
 )
 from bullet_trade.testing.fake_xtquant import marketdata, native
 from bullet_trade.testing.fake_xtquant import xtconstant as xc
+from bullet_trade.testing.fake_xtquant.faults import Hang, XtdataFaults
 from bullet_trade.testing.fake_xtquant.feed import QuoteFeed
 from bullet_trade.testing.fake_xtquant.xttype import XtCancelOrderResponse, XtOrderResponse
 
@@ -115,7 +117,7 @@ class FakeExchange:
         self.refuse_connects = 0
         self.data_online = True
         self.push_before_response = push_before_response
-        self._hangs: dict[str, threading.Event] = {}
+        self.faults = XtdataFaults()
         self.connects = 0
         self.saved_modules: dict[str, Any] = {}
         self.feed = QuoteFeed(lambda code: marketdata.full_tick(self, code), tick_interval)
@@ -265,14 +267,10 @@ class FakeExchange:
 
     # ------------------------------------------------------------------ xtdata faults
 
-    def hang(self, name: str) -> threading.Event:
-        """Make the next xtdata call of ``name`` block until the returned event is set."""
-        release = threading.Event()
-        self._hangs[name] = release
-        return release
-
-    def take_hang(self, name: str) -> threading.Event | None:
-        return self._hangs.pop(name, None)
+    def hang(self, name: str, *, inside: bool = False) -> Hang:
+        """Make the next xtdata call of ``name`` block until ``.set()`` (see :mod:`.faults`):
+        before the client by default, or ``inside`` it while holding the thread-safety guard."""
+        return self.faults.hang(name, inside=inside)
 
     # ------------------------------------------------------------------ internals
 

@@ -5,7 +5,9 @@ is inside one raises ``RuntimeError`` (production would corrupt state or crash);
 local-first, so ``get_market_data_ex`` returns an empty frame for a code until
 ``download_history_data`` fetched that code and period; the layouts and units of
 :mod:`.marketdata`. ``exchange.hang(name)`` makes the next call of ``name`` wait for a release
-*before* it enters the client (a call stuck waiting for the miniQMT server).
+*before* it enters the client (a call stuck waiting for the miniQMT server);
+``exchange.hang(name, inside=True)`` makes it wait *inside*, holding the guard, so any other
+xtdata call meanwhile raises and is recorded in ``exchange.faults.violations``.
 """
 
 from __future__ import annotations
@@ -40,15 +42,18 @@ def _client(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         exchange = _state.exchange()
-        release = exchange.take_hang(func.__name__)
-        if release is not None:
-            release.wait()
+        hang = exchange.faults.take(func.__name__)
+        if hang is not None and not hang.inside:
+            hang.block()
         if not _busy.acquire(blocking=False):
+            exchange.faults.violation(func.__name__)
             raise RuntimeError(
                 f"xtdata.{func.__name__} called while another thread is inside xtdata "
                 "(xtdata is not thread-safe)"
             )
         try:
+            if hang is not None and hang.inside:
+                hang.block()
             if not exchange.data_online:
                 raise Exception("行情服务连接断开")
             return func(*args, **kwargs)
