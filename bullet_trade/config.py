@@ -106,6 +106,10 @@ class SimConfig:
         faults: fault injection of the broker (:class:`FaultConfig`; all off by default).
         limit_queue_ratio: share of the current volume that reaches an order queueing at the
             sealed limit (a buy at limit-up, a sell at limit-down); at most ``fill_ratio``.
+        durable: with a state file, acknowledge an order, fill or cancel only once it is
+            committed with ``synchronous=FULL`` (survives a crash, like a real exchange; see
+            ``adapters/sim/durable.py``); ``False``: fast mode, a crash may lose the last
+            milliseconds of changes.
     """
 
     seed: int = 42
@@ -121,6 +125,7 @@ class SimConfig:
     holidays_file: str | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
     limit_queue_ratio: float = 0.02
+    durable: bool = True
 
     def __post_init__(self) -> None:
         _positive("initial_cash", self.initial_cash)

@@ -35,11 +35,19 @@ class BatchedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         self._pending = 0
         self._last_flush = time.monotonic()
+        self._size = filename.stat().st_size if filename.exists() else 0
 
     def shouldRollover(self, record: logging.LogRecord) -> int:
-        if self.stream is None or self.maxBytes <= 0:
+        """Size is tracked from the messages written (``tell()`` on a text stream is slow:
+        it flushes and rebuilds the decoder state); the estimate adds room for the prefix."""
+        if self.maxBytes <= 0:
             return 0
-        return int(self.stream.tell() >= self.maxBytes)
+        self._size += len(record.getMessage()) + 32
+        return int(self._size >= self.maxBytes)
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        self._size = 0
 
     def flush(self) -> None:
         """Called by ``emit`` after every record: only really flush in batches."""

@@ -63,6 +63,7 @@ def build_sim_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> SimCon
         ),
         holidays_file=_pick(flags, "holidays", get_str(env, "BT_HOLIDAYS_FILE")),
         faults=FaultConfig.parse(_pick(flags, "sim_faults", get_str(env, "BT_SIM_FAULTS")) or ""),
+        durable=_pick(flags, "sim_durable", get_bool(env, "BT_SIM_DURABLE", True)),
     )
 
 
@@ -287,6 +288,12 @@ def server_options(func: Any) -> Any:
             default=None,
             help="Sim broker fault injection (BT_SIM_FAULTS), e.g. 'latency=0.05,"
             "reject_rate=0.1,disconnect_every=60,disconnect_for=5,callback_delay=1,reorder'.",
+        ),
+        click.option(
+            "--sim-durable/--sim-fast-store",
+            default=None,
+            help="Sim broker state fsynced before every ack (BT_SIM_DURABLE, default) or "
+            "written behind (faster; a crash may lose the last changes).",
         ),
     ]
     for option in reversed(options):

@@ -36,6 +36,8 @@ class LiveConfig:
         order_poll_interval: while ``order()`` waits (``trade_max_wait``), broker events end
             the wait at once; the order is also re-read every this many seconds, for backends
             that push no events (a v1 server). 0: re-read only once, at the deadline.
+        portfolio_max_age: seconds (clock time) after which ``context.portfolio`` is read
+            from the broker again even without a broker event.
         max_subscriptions: tick subscription limit of one strategy.
         risk: optional local pre-trade limits (:mod:`bullet_trade.live.risk`); all off by
             default.
@@ -51,6 +53,7 @@ class LiveConfig:
     state_file: str = "live_state.json"
     trade_max_wait: float = 0.0
     order_poll_interval: float = 2.0
+    portfolio_max_age: float = 60.0
     max_subscriptions: int = 100
     risk: RiskLimits = field(default_factory=RiskLimits)
 
@@ -62,7 +65,7 @@ class LiveConfig:
             if not start < end or (previous_end is not None and start < previous_end):
                 raise ValueError(f"sessions must be ascending and non-overlapping: {self.sessions}")
             previous_end = end
-        for name in ("call_timeout", "max_lateness"):
+        for name in ("call_timeout", "max_lateness", "portfolio_max_age"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")

@@ -59,6 +59,7 @@ class LiveSession:
         self.messages: list[str] = []
         self.context = Context(self, clock.now())
         self._portfolio: Portfolio | None = None
+        self._portfolio_at = clock.now()
         self._stale = True
         self._quotes: dict[Security, Quote] = {}
         self._closed = False
@@ -88,6 +89,7 @@ class LiveSession:
         snapshot = await self.broker.account(self.account_key)
         self._portfolio = Portfolio(snapshot, self.state.starting_cash)
         self.state.starting_cash = self._portfolio.starting_cash
+        self._portfolio_at = self.clock.now()
         self._stale = False
         return self._portfolio
 
@@ -129,7 +131,10 @@ class LiveSession:
         return self.thread.call(coro)
 
     def portfolio(self) -> Portfolio:
-        """*Strategy thread*: the portfolio, refreshed if stale."""
-        if self._stale or self._portfolio is None:
+        """*Strategy thread*: the portfolio, refreshed from the broker when a broker event or
+        an order made it stale, at each new moment, and when it is older than
+        ``LiveConfig.portfolio_max_age`` seconds of clock time (a long callback)."""
+        age = (self.clock.now() - self._portfolio_at).total_seconds()
+        if self._stale or self._portfolio is None or age > self.config.portfolio_max_age:
             return self.call(self.refresh_portfolio())
         return self._portfolio

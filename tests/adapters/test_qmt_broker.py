@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -180,6 +182,7 @@ async def test_reconnect_emits_what_changed_while_down_exactly_once() -> None:
         kit.exchange.disconnect()
         await kit.wait_for(lambda e: isinstance(e, BackendStateChanged) and
                            e.state == "disconnected")
+        await kit.clock.advance(timedelta(minutes=1))
         assert kit.exchange.match_now() > 0  # more fills while nobody listens
         assert kit.exchange.cancel(ManualTerminal(), 1, "111", int(resting.order_id)) == 0
         missed = len(kit.events)
@@ -194,7 +197,8 @@ async def test_reconnect_emits_what_changed_while_down_exactly_once() -> None:
         assert all(orders[o.order_id] == o for o in updates)
         assert orders[resting.order_id].status is OrderStatus.CANCELED
         assert orders[filling.order_id].filled > part.order.filled
-        assert all(kit.broker.order("main", i) for i in orders)  # cached, no lookup needed
+        for order_id, order in orders.items():
+            assert await kit.broker.order("main", order_id) == order
         trade_ids = Counter(e.trade.trade_id for e in kit.events if isinstance(e, TradeExecuted))
         queried = [t.trade_id for t in await kit.broker.trades("main")]
         assert sorted(trade_ids) == sorted(queried) and set(trade_ids.values()) == {1}
@@ -243,6 +247,12 @@ def test_start_without_xtquant_names_the_fix() -> None:
     with pytest.raises(BackendUnavailable) as info:
         load_sdk()
     assert "pip install xtquant" in info.value.message
-    with pytest.raises(BackendUnavailable):
-        QmtBrokerAdapter([*ACCOUNTS, ACCOUNTS[0].__class__(key="b", account_id="2",
-                                                           data_path="D:\\other")])
+
+
+def test_accounts_on_two_miniqmt_terminals_are_refused_with_the_fix() -> None:
+    other = replace(ACCOUNTS[0], key="b", account_id="2", data_path="D:\\QMT2\\userdata_mini")
+    with pytest.raises(BackendUnavailable) as info:
+        QmtBrokerAdapter([*ACCOUNTS, other], data_path="C:\\QMT\\userdata_mini")
+    message = info.value.message
+    assert "C:\\QMT\\userdata_mini: main" in message and "D:\\QMT2\\userdata_mini: b" in message
+    assert "one `bullet-trade server` per miniQMT terminal" in message and "--port" in message

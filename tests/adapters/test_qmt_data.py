@@ -4,6 +4,7 @@ days, security info, reference-counted subscriptions, and a hung xtdata call."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 
@@ -11,6 +12,7 @@ import pytest
 from qmt_kit import Kit, close_kit, kit_fixture, make_kit
 
 from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.qmt.worker import XtWorker
 from bullet_trade.adapters.sim.data import SimDataAdapter
 from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.codes import parse_security
@@ -88,6 +90,30 @@ async def test_a_hung_call_does_not_block_other_requests(inside: bool) -> None:
         assert kit.exchange.faults.violations == []
     finally:
         await close_kit(kit)
+
+
+async def test_calls_queued_behind_a_hung_call_fail_at_once() -> None:
+    worker = XtWorker("xtdata-test", timeout=0.2)
+    gate = threading.Event()
+
+    def stuck() -> str:
+        gate.wait()
+        return "late"
+
+    try:
+        hung = asyncio.ensure_future(worker.call(stuck))
+        queued = asyncio.ensure_future(worker.call(lambda: "queued", timeout=30))
+        with pytest.raises(BackendUnavailable):
+            await hung
+        with pytest.raises(BackendUnavailable) as info:
+            await asyncio.wait_for(queued, 2)  # failed with the hang, not after its 30 s
+        assert info.value.details["hung_call"] == "stuck" and not worker.usable
+        gate.set()
+        await worker.wait_hung(5)
+        assert worker.usable and await worker.call(lambda: 7) == 7
+    finally:
+        gate.set()
+        worker.close()
 
 
 async def test_subscriptions_are_reference_counted(kit: Kit) -> None:

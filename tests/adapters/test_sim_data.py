@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timedelta
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,13 +109,26 @@ async def test_today_is_partial_and_matches_quote() -> None:
     assert row["volume"] == quote.volume
 
 
+def _pre_closes(df: pd.DataFrame, events: list[dict], decimals: int) -> np.ndarray:
+    """Previous close of each row after the first: the raw close before, except on an
+    ex-date, where it is the reference price (pre - cash) / scale, rounded half up."""
+    pre = pd.Series(df["close"].shift(1).to_numpy(), index=df.index)
+    for event in events:
+        day = pd.Timestamp(event["date"])
+        cash = Decimal(str(event["bonus_pre_tax"])) / event["per_base"]
+        raw = Decimal(str(pre[day]))
+        ref = (raw - cash) / Decimal(str(event["scale_factor"]))
+        pre[day] = float(ref.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    return pre.to_numpy()[1:]
+
+
 async def test_limits_ticks_and_lots_over_a_long_path() -> None:
     data, _ = make(now=datetime(2026, 12, 31, 10, 0))
     for security in (PINGAN, CATL, MOUTAI, ETF, parse_security("002999.XSHE")):
-        df = await data.history(q(security, start=datetime(2015, 1, 1)))
+        df = await data.history(q(security, start=datetime(2015, 1, 1), fq="none"))
         assert len(df) > 2800
-        pre = df["close"].shift(1).to_numpy()[1:]
         decimals = 3 if security is ETF else 2
+        pre = _pre_closes(df, await data.split_dividend(security), decimals)
         limits = np.array([price_limits(security, p) for p in pre])
         rest = df.iloc[1:]
         assert (rest["low"].to_numpy() >= limits[:, 0] - 1e-9).all()
@@ -175,7 +190,7 @@ async def test_real_mode_sessions() -> None:
     assert daily.index[-1] == pd.Timestamp("2026-03-17")  # no bar yet today
     quote = await data.quote(PINGAN)
     assert quote.last_price == quote.pre_close == daily["close"].iloc[-1]
-    await clock.set(datetime(2026, 3, 18, 10, 15, 30))
+    await clock.set(datetime(2026, 3, 18, 10, 15))  # a whole minute: no forming ticks
     minutes = await data.history(q(frequency="1m", count=3))
     assert minutes.index[-1] == pd.Timestamp("2026-03-18 10:15")
     assert (await data.quote(PINGAN)).last_price == minutes["close"].iloc[-1]

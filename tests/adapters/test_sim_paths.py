@@ -1,54 +1,110 @@
-"""Vectorised price generation: settle equals the day-by-day rule; minute bars derived from a
-daily bar aggregate exactly into it."""
+"""Vectorised price generation: settle (with an ex-date) equals the day-by-day rule; landing a
+stretch on its target; stretches join across years within the limits; minute bars derived from
+a daily bar aggregate exactly into it."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bullet_trade.adapters.sim import paths
+from bullet_trade.adapters.sim import build_sim_backend, paths
 from bullet_trade.adapters.sim.daily import daily_bars
+from bullet_trade.adapters.sim.dividends import EventDraw, adjusted_pre
 from bullet_trade.adapters.sim.intraday import allocate, minute_bars
 from bullet_trade.adapters.sim.universe import Profile
+from bullet_trade.config import SimConfig
+from bullet_trade.model.clock import ManualClock
+from bullet_trade.model.codes import parse_security
 
 
-def _sequential(cand, up, down, halted, pct, origin):  # type: ignore[no-untyped-def]
+def _limits(prev: int, p: int) -> tuple[int, int]:
+    return max((prev * (100 - p) + 50) // 100, 1), (prev * (100 + p) + 50) // 100
+
+
+def _sequential(cand, flags, pct, origin, ex=None):  # type: ignore[no-untyped-def]
     out, prev = [], origin
-    for c, u, d, h, p in zip(cand, up, down, halted, pct, strict=True):
-        low = max((prev * (100 - p) + 50) // 100, 1)
-        high = (prev * (100 + p) + 50) // 100
+    for t, (c, u, d, h, p) in enumerate(zip(cand, *flags, pct, strict=True)):
+        if ex is not None and t == ex.pos:
+            prev = adjusted_pre(prev, ex.event.cash, ex.event.bonus, ex.mills_per_tick)
+        low, high = _limits(prev, p)
         prev = prev if h else high if u else low if d else min(max(int(c), low), high)
         out.append(prev)
     return out
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 2**32), st.sampled_from([5, 10, 20, 30]), st.integers(1, 5000))
-def test_settle_equals_the_sequential_rule(seed: int, pct: int, origin: int) -> None:
+@given(st.integers(0, 2**32), st.sampled_from([5, 10, 20, 30]), st.integers(1, 5000),
+       st.booleans())
+def test_settle_equals_the_sequential_rule(seed: int, pct: int, origin: int, div: bool) -> None:
     rng = np.random.default_rng(seed)
     n = 60
     cand = np.maximum(np.rint(origin * np.exp(np.cumsum(rng.normal(0, 0.08, n)))), 1)
-    flags = rng.random((3, n)) < 0.15
+    raw = rng.random((3, n)) < 0.15
+    flags = (raw[0], raw[1] & ~raw[0], raw[2])
     pcts = np.full(n, pct, dtype=np.int64)
-    got = paths.settle(cand.astype(np.int64), flags[0], flags[1] & ~flags[0], flags[2],
-                       pcts, origin)
-    assert got.tolist() == _sequential(cand, flags[0], flags[1] & ~flags[0], flags[2], pcts,
-                                       origin)
+    ex = None
+    if div:
+        event = EventDraw(int(rng.integers(0, n)), int(rng.integers(1, 500)),
+                          int(rng.choice([0, 3, 10])))
+        ex = paths.Ex(event.offset, event, 10)
+    got = paths.settle(cand.astype(np.int64), flags, pcts, origin, ex=ex)
+    assert got.tolist() == _sequential(cand, flags, pcts, origin, ex)
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**32), st.sampled_from([5, 10, 20]))
-def test_generated_block_obeys_limits(seed: int, pct: int) -> None:
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from([5, 10, 20, 30]), st.integers(1, 5000))
+def test_reach_band_is_exact(seed: int, pct: int, target: int) -> None:
+    pcts = [pct] * 8
+    band = paths.reach_band(pcts, target)
+    assert band[-1] == (target, target)
+    for (lo, hi), (lo_next, hi_next) in zip(band, band[1:], strict=False):
+        assert _limits(lo, pct)[1] >= lo_next and (lo == 1 or _limits(lo - 1, pct)[1] < lo_next)
+        assert _limits(hi, pct)[0] <= hi_next < _limits(hi + 1, pct)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from([5, 10, 20]), st.integers(50, 5000),
+       st.integers(50, 5000), st.booleans())
+def test_generated_stretch_obeys_limits_and_lands(
+    seed: int, pct: int, origin: int, target: int, div: bool
+) -> None:
     spec = paths.PathSpec(level=800.0, sigma=0.03, jump_prob=0.05, jump_size=pct / 100,
                           suspend_prob=0.01)
-    pcts = np.full(paths.PATH_BLOCK, pct, dtype=np.int64)
-    block = paths.generate_block(np.random.default_rng(seed), spec, 800, pcts, True)
-    pre = np.concatenate(([800], block.closes[:-1]))
+    n = 243
+    pcts = np.full(n, pct, dtype=np.int64)
+    ex = paths.Ex(80, EventDraw(80, max(origin // 40, 1), 3 if seed % 3 == 0 else 0), 10)
+    ex = ex if div else None
+    block = paths.generate_stretch(np.random.default_rng(seed), spec, (origin, target), pcts, ex)
+    closes = block.closes
+    pre = np.concatenate(([origin], closes[:-1]))
+    if ex is not None:
+        pre[ex.pos] = adjusted_pre(int(pre[ex.pos]), ex.event.cash, ex.event.bonus, 10)
     low, high = paths.limit_bounds(pre, pcts)
-    assert ((block.closes >= low) & (block.closes <= high)).all()
-    assert (block.closes[block.suspended] == pre[block.suspended]).all()
-    assert (block.closes == high).any() and (block.closes == low).any()  # limit days exist
+    assert ((closes >= low) & (closes <= high)).all()
+    assert (closes[block.suspended] == pre[block.suspended]).all()
+    assert closes[-1] == target
+    assert (closes == high).any() and (closes == low).any()  # limit days exist
+
+
+async def test_stretches_join_within_the_limits_across_years() -> None:
+    clock = ManualClock(datetime(2026, 12, 31, 15, 0))
+    data, _ = build_sim_backend(SimConfig(seed=3), [], clock)
+    prices = data.market.prices
+    last = prices.day_index(datetime(2026, 12, 31).date())
+    assert last is not None
+    for code in ("000001.XSHE", "600289.XSHG", "300750.XSHE", "510300.XSHG", "000300.XSHG"):
+        security = parse_security(code)
+        bars = prices.day_bars(security, 0, last)
+        pre = np.array([prices.pre_close(security, i) for i in range(last + 1)])
+        ex_days = {e.index for e in prices.ex_events(security, 0, last)}
+        plain = np.array([i not in ex_days for i in range(1, last + 1)])
+        assert (pre[1:][plain] == bars.close[:-1][plain]).all()  # incl. each Jan 1 join
+        for i in range(last + 1):
+            low, high = prices.limits(security, i, int(pre[i]))
+            assert low <= bars.low[i] <= bars.high[i] <= high, (code, i)
 
 
 @given(st.integers(0, 10**9), st.lists(st.floats(0.01, 10.0), min_size=1, max_size=50))

@@ -37,11 +37,11 @@ async def start_server(tmp_path: Any, backend: str) -> AsyncIterator[ServerFacto
             listen="127.0.0.1", port=0, token=TOKEN, accounts=ACCOUNTS, runtime_dir=tmp_path,
             sim=sim, trade_max_wait=2.0, access_log=False, **overrides,
         )
-        data, broker = build_backends(backend, sim, clock, cleanup)
-        server = QmtServer(config, data=data, broker=broker, clock=clock)
+        built = build_backends(backend, sim, clock, cleanup)
+        server = QmtServer(config, data=built.data, broker=built.broker, clock=clock)
         await server.start()
         started.append(server)
-        return Running(server, clock, config)
+        return Running(server, clock, config, built.exchange)
 
     yield start
     for server in started:

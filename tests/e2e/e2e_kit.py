@@ -6,16 +6,19 @@ so nothing depends on the wall clock or on today's trading hours.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bullet_trade.adapters.sim import build_sim_backend
 from bullet_trade.config import ServerConfig, SimConfig
 from bullet_trade.model.clock import ManualClock
 from bullet_trade.model.records import AccountConfig
 from bullet_trade.server.app import QmtServer
+
+if TYPE_CHECKING:
+    from bullet_trade.testing.fake_xtquant.exchange import FakeExchange
 
 TOKEN = "tok"
 ACCOUNTS = (
@@ -30,6 +33,8 @@ class Running:
     server: QmtServer
     clock: ManualClock
     config: ServerConfig
+    #: the fake counter behind a ``qmt-fake`` server (fault injection); None for ``sim``
+    exchange: FakeExchange | None = None
 
     @property
     def port(self) -> int:
@@ -38,12 +43,34 @@ class Running:
 
 ServerFactory = Callable[..., Awaitable[Running]]
 
+#: Backends a backend-neutral e2e module runs against (``params`` of its ``backend`` fixture).
+BACKENDS = ["sim", "qmt-fake"]
 
-def build_backends(backend: str, sim: SimConfig, clock: ManualClock, cleanup: list[Any]) -> Any:
+
+@dataclass
+class Backend:
+    """What :func:`build_backends` built: the adapters, and the fake counter when qmt-fake."""
+
+    data: Any
+    broker: Any
+    exchange: FakeExchange | None = None
+
+
+def build_backends(
+    backend: str,
+    sim: SimConfig,
+    clock: ManualClock,
+    cleanup: list[Any],
+    accounts: Sequence[AccountConfig] = ACCOUNTS,
+) -> Backend:
+    """The simulator's adapters (``sim``) or the qmt adapters on the fake xtquant
+    (``qmt-fake``, which needs ``sim.latency == 0``); undo actions are appended to ``cleanup``."""
     if backend == "sim":
-        return build_sim_backend(sim, list(ACCOUNTS), clock)
+        return Backend(*build_sim_backend(sim, list(accounts), clock))
+    if backend != "qmt-fake":
+        raise ValueError(f"unknown e2e backend {backend!r}")
     from bullet_trade.testing.fake_xtquant.backend import build_fake_qmt_backend, remove_fake
 
-    exchange, data, broker = build_fake_qmt_backend(sim, ACCOUNTS, clock)
+    exchange, data, broker = build_fake_qmt_backend(sim, accounts, clock)
     cleanup.append(lambda: remove_fake(exchange))
-    return data, broker
+    return Backend(data, broker, exchange)

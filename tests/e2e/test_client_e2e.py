@@ -1,4 +1,6 @@
-"""The client against the real ``QmtServer`` with the simulated exchange, on loopback."""
+"""The client against the real ``QmtServer`` on loopback, backed by the simulated exchange
+(``sim``) or by the qmt adapters on the fake xtquant (``qmt-fake``, driven by the same
+simulator). Every assertion holds for both backends; nothing here is backend-specific."""
 
 from __future__ import annotations
 
@@ -6,13 +8,15 @@ import asyncio
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from e2e_kit import BACKENDS, build_backends
 
-from bullet_trade.adapters.sim import build_sim_backend
 from bullet_trade.client import (
     AsyncConnection,
     AsyncRemoteBroker,
@@ -43,14 +47,30 @@ PINGAN = parse_security("000001.XSHE")
 ACCOUNTS = (AccountConfig(key="main", account_id="1"), AccountConfig(key="alt", account_id="2"))
 
 
-def _server() -> QmtServer:
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _server(backend: str, cleanup: list[Any]) -> QmtServer:
     clock = ManualClock(WEDNESDAY)
-    data, broker = build_sim_backend(SimConfig(), ACCOUNTS, clock)
+    built = build_backends(backend, SimConfig(), clock, cleanup, ACCOUNTS)
     runtime = Path(tempfile.mkdtemp(prefix="bt-e2e-"))  # a fresh order journal per server
     config = ServerConfig(
         listen="127.0.0.1", port=0, token="tok", accounts=ACCOUNTS, runtime_dir=runtime
     )
-    return QmtServer(config, data=data, broker=broker, clock=clock)
+    return QmtServer(config, data=built.data, broker=built.broker, clock=clock)
+
+
+@asynccontextmanager
+async def _running(backend: str) -> AsyncIterator[QmtServer]:
+    cleanup: list[Any] = []
+    try:
+        async with _server(backend, cleanup) as srv:
+            yield srv
+    finally:
+        for undo in cleanup:
+            undo()
 
 
 def _config(port: int, **kw: object) -> ClientConfig:
@@ -60,8 +80,8 @@ def _config(port: int, **kw: object) -> ClientConfig:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[QmtServer]:
-    async with _server() as srv:
+async def server(backend: str) -> AsyncIterator[QmtServer]:
+    async with _running(backend) as srv:
         yield srv
 
 
@@ -155,18 +175,21 @@ async def test_provider_reads(conn: AsyncConnection) -> None:
 
 
 @pytest.fixture
-def threaded_server() -> Iterator[QmtServer]:
+def threaded_server(backend: str) -> Iterator[QmtServer]:
     host = LoopThread("e2e-server")
-    srv = host.run(_start())
+    cleanup: list[Any] = []
+    srv = host.run(_start(backend, cleanup))
     try:
         yield srv
     finally:
         host.run(srv.stop())
         host.close()
+        for undo in cleanup:
+            undo()
 
 
-async def _start() -> QmtServer:
-    srv = _server()
+async def _start(backend: str, cleanup: list[Any]) -> QmtServer:
+    srv = _server(backend, cleanup)
     await srv.start()
     return srv
 

@@ -7,14 +7,17 @@ and through a local server over TCP (``--broker qmt-remote``). The trades are as
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_kit import TOKEN
 
 from bullet_trade.adapters.sim import build_sim_backend
 from bullet_trade.cli.demo_cmd import run_demo
+from bullet_trade.cli.live_cmd import LIVE_EXTENSIONS, remote_backends
 from bullet_trade.config import SimConfig
 from bullet_trade.live.runner import LiveResult, run_live
 from bullet_trade.model.clock import SteppedClock
@@ -107,3 +110,46 @@ async def test_weekly_rebalance_targets(tmp_path: Path) -> None:
     for position in result.account.positions:
         value = position.amount * position.last_price
         assert abs(value - target) < 0.05 * target, position.security.jq
+
+
+@pytest.mark.e2e
+async def test_live_connection_negotiates_events_and_fast_history(sim_server: Any) -> None:
+    """The live runner's one connection asks for the broker event stream and the columnar
+    history encoding; history decoded from it is the contract's frame."""
+    from bullet_trade.client import AsyncRemoteProvider
+    from bullet_trade.model.codes import parse_security
+    from bullet_trade.model.records import HistoryQuery
+
+    async with remote_backends({}, host="127.0.0.1", port=sim_server.port, token=TOKEN,
+                               account_key="main") as (data, _broker, key):
+        assert isinstance(data, AsyncRemoteProvider) and key == "main"
+        assert set(data.connection.extensions) >= set(LIVE_EXTENSIONS)
+        frame = await data.history(HistoryQuery(security=parse_security("000001.XSHE"),
+                                                frequency="1d", count=5))
+        assert list(frame.columns[:6]) == ["open", "close", "high", "low", "volume", "money"]
+        assert len(frame) == 5 and frame.index.name == "time"
+
+
+@pytest.mark.e2e
+async def test_remote_broker_listeners_can_be_removed(sim_server: Any) -> None:
+    from bullet_trade.model.codes import parse_security
+    from bullet_trade.model.enums import OrderType, Side
+    from bullet_trade.model.records import BrokerEvent, OrderUpdated, PlaceOrder
+
+    kept: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+    removed: list[BrokerEvent] = []
+    async with remote_backends({}, host="127.0.0.1", port=sim_server.port, token=TOKEN,
+                               account_key="main") as (_data, broker, key):
+        broker.add_listener(removed.append)
+        broker.add_listener(kept.put_nowait)
+        broker.remove_listener(removed.append)
+        broker.remove_listener(removed.append)  # idempotent
+        command = PlaceOrder(security=parse_security("000001.XSHE"), side=Side.BUY, amount=100,
+                             order_type=OrderType.MARKET)
+        placed = await broker.place_order(key, command)
+        while True:  # the kept listener sees the order's update...
+            event = await asyncio.wait_for(kept.get(), 10)
+            if isinstance(event, OrderUpdated) and event.order.order_id == placed.order_id:
+                break
+        assert removed == []  # ...the removed one saw nothing
+        broker.remove_listener(kept.put_nowait)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -118,6 +119,8 @@ class FakeBroker:
         self._trades: list[Trade] = []
         self._ids = itertools.count(1)
         self._listeners: list[BrokerListener] = []
+        self.push_events = True  # False: a backend that never pushes (like a v1 server)
+        self.order_queries = 0
 
     def accounts(self) -> list[AccountConfig]:
         return [AccountConfig(key=ACCOUNT, account_id="123")]
@@ -125,8 +128,18 @@ class FakeBroker:
     def add_listener(self, listener: BrokerListener) -> None:
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: BrokerListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
     def _emit(self, event: object) -> None:
-        for listener in self._listeners:
+        if not self.push_events:
+            return
+        for listener in list(self._listeners):
             listener(event)  # type: ignore[arg-type]
 
     def _position(self, security: Security) -> Position | None:
@@ -157,7 +170,13 @@ class FakeBroker:
         return [t for t in self._trades if t.time.date() == today]
 
     async def order(self, account_key: str, order_id: str) -> Order | None:
+        self.order_queries += 1
         return self._orders.get(order_id)
+
+    def fill_later(self, order_id: str) -> None:
+        """Fill an open order on the next event loop iteration (like a counter's push)."""
+        order = self._orders[order_id]
+        asyncio.get_running_loop().call_soon(self._fill, order, self.data.prices[order.security])
 
     def _check(self, command: PlaceOrder, price: float) -> None:
         if command.side is Side.BUY and command.amount * price > self.cash:

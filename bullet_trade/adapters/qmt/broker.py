@@ -123,6 +123,7 @@ class QmtBrokerAdapter:
         self._guard.set(LinkState.CONNECTED, "")
 
     async def stop(self) -> None:
+        self._guard.closed = True
         task, self._reconnect = self._reconnect, None
         if task is not None:
             task.cancel()

@@ -57,6 +57,7 @@ class QmtGuard:
         self.state = LinkState.DISCONNECTED
         self.detail = "not started"
         self.attempts = 0
+        self.closed = False
         self._on_change = on_change
 
     def set(self, state: LinkState, detail: str = "") -> None:
@@ -75,9 +76,11 @@ class QmtGuard:
             )
 
     async def reconnect(self, attempt: Callable[[], Awaitable[None]]) -> None:
-        """Call ``attempt`` until it succeeds, sleeping with backoff in between."""
+        """Call ``attempt`` until it succeeds, sleeping with backoff in between. Ends early
+        once :attr:`closed` is set (cancellation alone can be swallowed by ``wait_for`` on
+        Python < 3.12 when an SDK call completes at the same moment)."""
         next_delay = self.backoff.delays()
-        while True:
+        while not self.closed:
             self.attempts += 1
             self.set(LinkState.RECONNECTING, f"attempt {self.attempts}")
             try:
@@ -87,5 +90,6 @@ class QmtGuard:
                 self.set(LinkState.DISCONNECTED, str(exc))
                 await asyncio.sleep(next_delay())
                 continue
-            self.set(LinkState.CONNECTED, "")
+            if not self.closed:
+                self.set(LinkState.CONNECTED, "")
             return

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from bullet_trade.adapters.sim.broker import SimBrokerAdapter
 from bullet_trade.adapters.sim.data import SimDataAdapter
+from bullet_trade.adapters.sim.durable import build_sim_broker
 from bullet_trade.adapters.sim.market import SimMarket
-from bullet_trade.adapters.sim.sqlite_store import SqliteStore
-from bullet_trade.adapters.sim.state import MemoryStore
 from bullet_trade.config import SimConfig
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.clock import Clock
@@ -47,13 +46,9 @@ def build_sim_backend(
         clock: source of time for prices, sessions and order timestamps.
         calendar: trading calendar; by default XSHG with "today" taken from ``clock``.
         state_path: SQLite file of the broker's accounts, orders, trades and positions
-            (see :mod:`.sqlite_store`); ``None`` keeps everything in memory.
+            (see :mod:`.sqlite_store`; durable unless ``config.durable`` is false, see
+            :mod:`.durable`); ``None`` keeps everything in memory.
     """
     market = SimMarket(config, clock, calendar)
-    store = (
-        SqliteStore(state_path, accounts, config.initial_cash)
-        if state_path is not None
-        else MemoryStore(accounts, config.initial_cash)
-    )
-    broker = SimBrokerAdapter(market, config, accounts, store=store)
+    broker = build_sim_broker(market, config, accounts, state_path)
     return SimDataAdapter(market, config), broker

@@ -6,6 +6,10 @@ those minute bars; a day suspended today shows a flat row at the previous close 
 ``paused = 1``. Minute frequencies above 1m are groups of 1-minute bars within a session
 (240 is divisible by 5, 15, 30 and 60, so groups never span the lunch break); a group that
 has not completed yet is not returned.
+
+``fq`` (see :mod:`.dividends`): ``pre`` and ``post`` multiply open/close/high/low by each
+day's adjustment factor (minute bars by their day's factor) and round to the tick's decimals;
+volume and money stay raw. ``pre`` leaves the market's current day unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.sim import dividends
 from bullet_trade.adapters.sim.intraday import BarArrays
 from bullet_trade.adapters.sim.market import DayState, SimMarket
 from bullet_trade.adapters.sim.session import BAR_END_NS, BARS_PER_DAY, MarketMoment
@@ -38,11 +43,18 @@ def empty_frame() -> pd.DataFrame:
 
 
 def to_frame(
-    security: Security, times: np.ndarray, bars: BarArrays, paused: np.ndarray
+    security: Security,
+    times: np.ndarray,
+    bars: BarArrays,
+    paused: np.ndarray,
+    factor: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Build the contract's DataFrame from tick/cent arrays."""
+    """Build the contract's DataFrame from tick/cent arrays (``factor``: price factor per
+    row, ``None`` for raw prices)."""
     tick, decimals = tick_size(security), price_decimals(security)
     prices = np.stack((bars.open, bars.close, bars.high, bars.low)).astype(np.float64) * tick
+    if factor is not None:
+        prices *= factor
     data = np.empty((len(times), len(COLUMNS)), dtype=np.float64)
     data[:, :4] = np.round(prices, decimals).T
     data[:, 4] = bars.volume
@@ -106,13 +118,28 @@ def _day_ns(d: date) -> np.int64:
     return np.datetime64(d, "ns").astype(np.int64)
 
 
+def price_factors(
+    market: SimMarket, security: Security, days: np.ndarray, today: int, fq: str | None
+) -> np.ndarray | None:
+    """Adjustment factor of each day index in ``days`` for ``fq`` (``None``: raw prices)."""
+    if fq not in ("pre", "post") or not len(days):
+        return None
+    first = 0 if fq == "post" else int(days[0])
+    if first > today:
+        return None
+    events = market.prices.ex_events(security, first, today)
+    return dividends.factors(events, days, today, fq)
+
+
 def daily_history(
     market: SimMarket,
     security: Security,
     moment: MarketMoment,
     window: tuple[date, date, int | None],
+    fq: str | None = None,
 ) -> pd.DataFrame:
-    """Daily bars in ``window = (start, end, count)`` (``count`` = last N up to ``end``)."""
+    """Daily bars in ``window = (start, end, count)`` (``count`` = last N up to ``end``),
+    adjusted per ``fq``."""
     start, end, count = window
     state = market.day_state(security, moment)
     today = _today_row(state) if end >= moment.day else None
@@ -133,7 +160,9 @@ def daily_history(
         paused[-1] = int(state.paused)
     times = market.prices.day_ns(indices)
     bars = parts[0] if len(parts) == 1 else _concat(parts)
-    return to_frame(security, times, bars, paused)
+    days = np.arange(indices.start, indices.stop, dtype=np.int64)
+    factor = price_factors(market, security, days, state.index, fq)
+    return to_frame(security, times, bars, paused, factor)
 
 
 def _minute_day(
@@ -158,8 +187,10 @@ def minute_history(
     moment: MarketMoment,
     window: tuple[datetime, datetime | None, int | None],
     n: int,
+    fq: str | None = None,
 ) -> pd.DataFrame:
-    """Bars of ``n`` minutes in ``window = (start, end, count)``; ``end=None`` means now."""
+    """Bars of ``n`` minutes in ``window = (start, end, count)``; ``end=None`` means now;
+    adjusted per ``fq``."""
     start, end, count = window
     state = market.day_state(security, moment)
     last_day = moment.day if end is None else min(end.date(), moment.day)
@@ -168,12 +199,13 @@ def minute_history(
         indices = market.prices.index_range(ORIGIN, last_day)[-days_back:]
     else:
         indices = market.prices.index_range(start.date(), last_day)
-    parts, times = [], []
+    parts, times, days = [], [], []
     for index in indices:
         day = _minute_day(market, security, index, state, n)
         if day is not None:
             parts.append(day[0])
             times.append(day[1])
+            days.append(np.full(len(day[1]), index, dtype=np.int64))
     if not parts:
         return empty_frame()
     all_times = np.concatenate(times)
@@ -182,11 +214,13 @@ def minute_history(
         keep &= all_times <= np.datetime64(end, "ns").astype(np.int64)
     if not count:
         keep &= all_times >= np.datetime64(start, "ns").astype(np.int64)
+    factor = price_factors(market, security, np.concatenate(days)[keep], state.index, fq)
     frame = to_frame(
         security,
         all_times[keep],
         _select(_concat(parts), keep),
         np.zeros(int(keep.sum()), dtype=np.int64),
+        factor,
     )
     return frame.iloc[-count:] if count else frame
 

@@ -15,7 +15,9 @@ Events go to listeners synchronously (unless :mod:`.faults` holds them), in this
 (55/56), ``AccountChanged``; cancel or expiry → ``OrderUpdated`` (54/53), ``AccountChanged``.
 
 When the market's trading day changes, each account rolls over on its next use (or the next
-matching pass): open orders expire (canceled), every held share becomes closeable, and the
+matching pass): open orders expire (canceled), every held share becomes closeable, ex-dividend
+events since the last roll are paid to holders (cash dividends to cash, bonus shares to the
+position; see :func:`.fills.credit_event`), and the
 previous day's orders leave ``orders()`` (today's orders, as in QMT) but stay reachable by
 ``order(id)`` as terminal orders; ``trades()`` lists today's fills.
 
@@ -300,6 +302,8 @@ class SimBrokerAdapter:
             return
         rolled = account.trading_day is not None
         expired = fills.roll_day(account) if rolled else []
+        if account.trading_day is not None:
+            self._pay_dividends(account, account.trading_day, day)
         account.trading_day = day
         self._store.save(account, expired)
         if rolled:
@@ -307,6 +311,19 @@ class SimBrokerAdapter:
                 self._emit(OrderUpdated(order=order.snapshot()))
             self._emit(AccountChanged(account=self._snapshot(account)))
             logger.info("sim account %s rolled over to %s", account.key, day)
+
+    def _pay_dividends(self, account: AccountState, last: date, day: date) -> None:
+        """Credit the ex-dividend events of held securities with ex-dates after ``last`` up
+        to ``day`` (see :func:`.fills.credit_event`), oldest first."""
+        prices = self.market.prices
+        since, now = prices.day_index(last), prices.day_index(day)
+        if since is None or now is None or now <= since:
+            return
+        for security in list(account.positions):
+            for event in prices.ex_events(security, since + 1, now):
+                fills.credit_event(account, security, event, today=event.index == now)
+                logger.info("sim account %s: ex-dividend of %s on %s credited", account.key,
+                            security, prices.day_at(event.index))
 
     def _match(
         self, account: AccountState, order: OrderState, moment: MarketMoment, state: DayState

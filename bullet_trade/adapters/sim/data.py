@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 
 from bullet_trade.adapters.contracts import QuoteListener
+from bullet_trade.adapters.sim import dividends
 from bullet_trade.adapters.sim.bars import FREQUENCIES, daily_history, minute_history
 from bullet_trade.adapters.sim.market import SimMarket
 from bullet_trade.adapters.sim.tasks import spawn
@@ -60,8 +61,36 @@ class SimDataAdapter:
         if n == 0:
             end_day = end.date() if end is not None else moment.day
             window = (start.date(), end_day, query.count)
-            return daily_history(self.market, security, moment, window)
-        return minute_history(self.market, security, moment, (start, end, query.count), n)
+            return daily_history(self.market, security, moment, window, query.fq)
+        window_m = (start, end, query.count)
+        return minute_history(self.market, security, moment, window_m, n, query.fq)
+
+    async def split_dividend(
+        self, security: Security, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, object]]:
+        """Ex-dividend events of ``security`` with ex-dates in ``[start, end]``, oldest first,
+        as v1 ``data.get_split_dividend`` rows (``security``, ``date``, ``security_type``,
+        ``scale_factor``, ``bonus_pre_tax``, ``per_base``; see :mod:`.dividends`).
+
+        ``start`` defaults to the first simulated day, ``end`` to the market's current day
+        (later dates are clipped to it: no future events). Indices and bonds have none.
+
+        Raises:
+            BadRequest: an invalid code (``security``) or ``start`` after ``end``.
+        """
+        await self._delay()
+        code = parse_security(security)
+        if start is not None and end is not None and start > end:
+            raise BadRequest("start must not be after end", field="start")
+        today = self.market.moment().day
+        start = max(start or ORIGIN, ORIGIN)
+        end = min(end or today, today)
+        prices = self.market.prices
+        days = prices.index_range(start, end)
+        if not days:
+            return []
+        events = prices.ex_events(code, days[0], days[-1])
+        return [dividends.as_v1(code, prices.day_at(e.index), e) for e in events]
 
     async def quote(self, security: Security) -> Quote:
         """Quote at the market's current moment (limits from the previous close)."""

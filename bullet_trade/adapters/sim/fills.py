@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bullet_trade.adapters.sim.dividends import ExEvent
 from bullet_trade.adapters.sim.state import AccountState, OrderState, PositionState
+from bullet_trade.model.codes import Security
 from bullet_trade.model.enums import OrderStatus, Side, XtOrderStatus
 from bullet_trade.model.records import Trade
 from bullet_trade.model.rules import FeeSchedule, is_t0
@@ -146,3 +148,26 @@ def roll_day(account: AccountState) -> list[OrderState]:
     account.orders.clear()
     account.trades.clear()
     return expired
+
+
+def credit_event(
+    account: AccountState, security: Security, event: ExEvent, *, today: bool
+) -> None:
+    """Pay an ex-dividend event to the holder of ``security`` (nothing when not held).
+
+    The cash dividend (pre-tax) is added to available cash and taken off the cost basis (so
+    cash + cost basis is unchanged, and the average cost drops); bonus shares are added to the
+    holding at no cost. Bonus shares credited on the current trading day (``today``) become
+    closeable at the next day's roll, like shares bought today; those of an earlier ex-date
+    are closeable at once.
+    """
+    position = account.positions.get(security)
+    if position is None or position.amount <= 0:
+        return
+    cash = event.cash_for(position.amount)
+    bonus = event.bonus_for(position.amount)
+    account.cash = _money(account.cash + cash)
+    position.cost -= cash
+    position.amount += bonus
+    if not today:
+        position.available += bonus

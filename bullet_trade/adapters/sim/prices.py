@@ -1,28 +1,28 @@
 """Deterministic prices of the simulated exchange.
 
-For a given ``seed`` every code has one fixed daily close path starting at :data:`ORIGIN`
-(:mod:`.paths`, vectorised, generated in blocks), one fixed daily bar per day (:mod:`.daily`)
-and one fixed set of minute bars per day derived from that daily bar (:mod:`.intraday`).
-Random numbers come from ``numpy`` generators seeded with a stable hash of
-``(seed, code, purpose, block or day)``, so the same request always returns the same data, in
-any process, whatever was asked before.
+For a given ``seed`` every code has one fixed daily path from :data:`ORIGIN`, made of yearly
+stretches (:mod:`.stretch`: closes, limits, suspensions, daily bars and the ex-dividend event
+of one calendar year, generated alone), and one fixed set of minute bars per day derived from
+that day's bar (:mod:`.intraday`). Random numbers come from ``numpy`` generators seeded with a
+stable hash of ``(seed, code, purpose, year or day)``, so the same request always returns the
+same data, in any process, whatever was asked before.
 
 Rules respected: every price is on the tick; each close lies within the day's price limits
-(computed from the previous integer close); minute bars aggregate exactly into the daily bar.
+(computed from the previous integer close, or on an ex-date from the adjusted previous close);
+minute bars aggregate exactly into the daily bar.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 
-from bullet_trade.adapters.sim import paths
-from bullet_trade.adapters.sim.daily import daily_bars
+from bullet_trade.adapters.sim.dividends import ExEvent
 from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
+from bullet_trade.adapters.sim.stretch import SUSPEND_PROBABILITY, Stretch, build_stretch
 from bullet_trade.adapters.sim.ticks import TickArrays, minute_ticks
 from bullet_trade.adapters.sim.universe import ORIGIN, is_known, is_st, profile, stable_seed
 from bullet_trade.model.calendar import TradingCalendar
@@ -36,11 +36,10 @@ from bullet_trade.model.rules import (
     tick_size,
 )
 
-#: Chance per trading day that a synthetic stock is suspended (see :func:`suspensions_apply`).
-SUSPEND_PROBABILITY = 0.004
-BAR_BLOCK = 512  # trading days per block of daily-bar draws
+__all__ = ["SUSPEND_PROBABILITY", "PriceModel", "limits_in_ticks", "suspensions_apply"]
+
 _MINUTE_CACHE = 256  # days of minute bars kept (all codes together)
-_PATH_CACHE = 1024  # codes whose path is kept (a path is regenerated identically on demand)
+_STRETCH_CACHE = 8192  # code-years kept (a stretch is regenerated identically on demand)
 
 
 def limits_in_ticks(
@@ -67,18 +66,6 @@ def suspensions_apply(security: Security) -> bool:
     return stock and not is_known(security)
 
 
-@dataclass(slots=True)
-class _Path:
-    """A code's generated path so far (whole blocks): closes (ticks), suspension flags,
-    daily limit percents, and the daily-bar blocks generated from it."""
-
-    origin: int
-    closes: np.ndarray
-    suspended: np.ndarray
-    pct: np.ndarray
-    bars: dict[int, BarArrays] = field(default_factory=dict)
-
-
 class PriceModel:
     """Daily and minute bars of any code, on a trading calendar, for one seed."""
 
@@ -88,10 +75,11 @@ class PriceModel:
         self._days: list[date] = []
         self._day_ns = np.zeros(0, dtype=np.int64)
         self._index: dict[date, int] = {}
-        self._paths: OrderedDict[Security, _Path] = OrderedDict()
+        self._stretches: OrderedDict[tuple[Security, int], Stretch] = OrderedDict()
         self._minutes: OrderedDict[tuple[Security, int], BarArrays] = OrderedDict()
         self._ticks: OrderedDict[tuple[Security, int, int], TickArrays] = OrderedDict()
         self._st_change_index: int | None = None
+        self._covered = ORIGIN - timedelta(days=1)
 
     # ------------------------------------------------------------------ days
 
@@ -117,13 +105,15 @@ class PriceModel:
         return range(bisect_left(self._days, start), bisect_right(self._days, end))
 
     def _cover(self, d: date) -> None:
-        if self._days and d <= self._days[-1]:
+        """Make ``_days`` hold every trading day from ORIGIN through at least ``d``."""
+        if d <= self._covered:
             return
         horizon = d + timedelta(days=90)
         library_last = self.calendar.library_range[1]
         if d <= library_last:  # stay inside the library's range: no fallback warning
             horizon = min(horizon, library_last)
         self._days = self.calendar.trade_days(ORIGIN, horizon)
+        self._covered = horizon
         self._day_ns = np.array(self._days, dtype="datetime64[ns]").astype(np.int64)
         self._index = {day: i for i, day in enumerate(self._days)}
 
@@ -137,34 +127,43 @@ class PriceModel:
 
     def limits(self, security: Security, index: int, pre_close: int) -> tuple[int, int]:
         """(low, high) limits in ticks of day ``index`` (ST stocks: date-dependent ratio)."""
-        pct = int(self._path(security, index).pct[index])
-        return limits_in_ticks(security, pre_close, pct / 100)
+        stretch, i = self._locate(security, index)
+        return limits_in_ticks(security, pre_close, int(stretch.pct[i]) / 100)
 
     def pre_close(self, security: Security, index: int) -> int:
-        """Previous close (ticks) of day ``index``."""
-        path = self._path(security, index)
-        return path.origin if index == 0 else int(path.closes[index - 1])
+        """Previous close (ticks) of day ``index``; on an ex-date the adjusted reference price
+        (limits are computed from it)."""
+        stretch, i = self._locate(security, index)
+        return int(stretch.pre[i])
 
     def close(self, security: Security, index: int) -> int:
-        return int(self._path(security, index).closes[index])
+        stretch, i = self._locate(security, index)
+        return int(stretch.closes[i])
 
     def is_suspended(self, security: Security, index: int) -> bool:
         """Whether day ``index`` is a scheduled suspension day of ``security``."""
-        return bool(self._path(security, index).suspended[index])
+        stretch, i = self._locate(security, index)
+        return bool(stretch.suspended[i])
 
     def suspended_flags(self, security: Security, first: int, last: int) -> np.ndarray:
         """Scheduled suspension flags of days ``first..last`` (inclusive)."""
-        return self._path(security, last).suspended[first : last + 1]
+        return np.concatenate(
+            [s.suspended[lo:hi] for s, lo, hi in self._spans(security, first, last)]
+        )
 
     def day_bars(self, security: Security, first: int, last: int) -> BarArrays:
         """Full daily bars of days ``first..last`` (inclusive indices, ``first <= last``)."""
-        parts = []
-        for block in range(first // BAR_BLOCK, last // BAR_BLOCK + 1):
-            bars = self._bar_block(security, block)
-            lo = max(first - block * BAR_BLOCK, 0)
-            hi = min(last - block * BAR_BLOCK, BAR_BLOCK - 1) + 1
-            parts.append(_slice(bars, lo, hi))
+        parts = [_slice(s.bars, lo, hi) for s, lo, hi in self._spans(security, first, last)]
         return parts[0] if len(parts) == 1 else _concat(parts)
+
+    def ex_events(self, security: Security, first: int, last: int) -> list[ExEvent]:
+        """Ex-dividend events with ex-dates in days ``first..last`` (inclusive), by date."""
+        events = []
+        for stretch, lo, hi in self._spans(security, first, last):
+            event = stretch.event()
+            if event is not None and lo <= event.index - stretch.first < hi:
+                events.append(event)
+        return events
 
     def minute_bars(self, security: Security, index: int) -> BarArrays:
         """The 240 minute bars of day ``index``, derived from (and aggregating into) its
@@ -210,56 +209,56 @@ class PriceModel:
             pct[days < self._st_change_index] = round((old or 0.1) * 100)
         return pct
 
-    def _path(self, security: Security, index: int) -> _Path:
-        path = self._paths.get(security)
-        if path is None:
-            origin = max(round(profile(security).level / tick_size(security)), 1)
-            empty = np.zeros(0, dtype=np.int64)
-            path = _Path(origin, empty, np.zeros(0, dtype=np.bool_), empty)
-            self._paths[security] = path
-            if len(self._paths) > _PATH_CACHE:
-                self._paths.popitem(last=False)
-        else:
-            self._paths.move_to_end(security)
-        while index >= len(path.closes):
-            self._extend(security, path)
-        return path
+    def _year_range(self, year: int) -> tuple[int, int]:
+        """(first, stop) day indices of the trading days of ``year``."""
+        self._cover(date(year, 12, 31))
+        first = bisect_left(self._days, date(year, 1, 1))
+        return first, bisect_left(self._days, date(year + 1, 1, 1))
 
-    def _extend(self, security: Security, path: _Path) -> None:
-        """Append the next block of :data:`paths.PATH_BLOCK` days."""
-        block = len(path.closes) // paths.PATH_BLOCK
-        prof = profile(security)
-        tick = tick_size(security)
-        spec = paths.PathSpec(
-            level=prof.level / tick,
-            sigma=prof.sigma,
-            jump_prob=prof.jump_prob,
-            jump_size=limit_ratio(security) or 0.10,
-            suspend_prob=SUSPEND_PROBABILITY if suspensions_apply(security) else 0.0,
-        )
-        first = len(path.closes)
-        pct = self._pct(security, first, first + paths.PATH_BLOCK)
-        origin = int(path.closes[-1]) if first else path.origin
-        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "path", block))
-        made = paths.generate_block(rng, spec, origin, pct, first_block=block == 0)
-        path.closes = np.concatenate((path.closes, made.closes))
-        path.suspended = np.concatenate((path.suspended, made.suspended))
-        path.pct = np.concatenate((path.pct, pct))
+    def _stretch(self, security: Security, year: int) -> Stretch:
+        key = (security, year)
+        stretch = self._stretches.get(key)
+        if stretch is not None:
+            self._stretches.move_to_end(key)
+            return stretch
+        first, stop = self._year_range(year)
+        pct = self._pct(security, first, stop)
+        stretch = build_stretch(self.seed, security, year, first, pct, suspensions_apply(security))
+        self._stretches[key] = stretch
+        if len(self._stretches) > _STRETCH_CACHE:
+            self._stretches.popitem(last=False)
+        return stretch
 
-    def _bar_block(self, security: Security, block: int) -> BarArrays:
-        first, stop = block * BAR_BLOCK, (block + 1) * BAR_BLOCK
-        path = self._path(security, stop - 1)
-        bars = path.bars.get(block)
-        if bars is None:
-            closes = path.closes[first:stop]
-            pre = np.concatenate(([path.origin], path.closes))[first:stop]
-            low, high = paths.limit_bounds(pre, path.pct[first:stop])
-            rng = np.random.default_rng(stable_seed(self.seed, security.jq, "daily", block))
-            frame = (pre, closes, low, high)
-            prof = profile(security)
-            bars = daily_bars(rng, frame, path.suspended[first:stop], prof, tick_size(security))
-            path.bars[block] = bars
-        return bars
+    def _reach(self, index: int) -> None:
+        """Cover the calendar up to day ``index`` (an index from another model of the same
+        calendar may be beyond what this one has looked at)."""
+        while index >= len(self._days):
+            if self._covered.year > ORIGIN.year + 200:
+                raise IndexError(f"day index {index} is beyond the simulated calendar")
+            self._cover(max(self._covered, self._days[-1] if self._days else ORIGIN)
+                        + timedelta(days=366))
+
+    def _locate(self, security: Security, index: int) -> tuple[Stretch, int]:
+        """The stretch holding day ``index`` and the day's row in it."""
+        self._reach(index)
+        stretch = self._stretch(security, self._days[index].year)
+        return stretch, index - stretch.first
+
+    def _spans(self, security: Security, first: int, last: int) -> list[tuple[Stretch, int, int]]:
+        """(stretch, lo, hi) row slices covering days ``first..last`` (inclusive)."""
+        spans = []
+        self._reach(last)
+        year = self._days[first].year
+        while True:
+            stretch = self._stretch(security, year)
+            stop = stretch.first + len(stretch.closes)
+            lo = max(first - stretch.first, 0)
+            hi = min(last + 1, stop) - stretch.first
+            if hi > lo:
+                spans.append((stretch, lo, hi))
+            if last < stop:
+                return spans
+            year += 1
 
 
 def _slice(bars: BarArrays, lo: int, hi: int) -> BarArrays:

@@ -3,10 +3,25 @@
 :class:`SqliteStore` loads every account, position, order and today's trades at start, keeps
 working on the in-memory objects exactly like :class:`~.state.MemoryStore`, and persists each
 change handed to :meth:`SqliteStore.save`. ``save`` only turns the changed objects into row
-tuples (microseconds) and queues them; a writer thread applies the queue in one transaction per
-batch, so the event loop never waits for the disk. :meth:`SqliteStore.flush` waits for the queue
-to drain, :meth:`SqliteStore.close` flushes and stops the thread (the broker's ``stop`` calls
-it), so a clean shutdown loses nothing; a crash may lose the last few milliseconds of changes.
+tuples (microseconds) and queues them with a ticket (a counter of saves); a writer thread
+applies everything queued in one transaction per batch, so the event loop never waits for the
+disk and concurrent changes share one commit (group commit).
+
+Two modes:
+
+* fast (``durable=False``): ``synchronous=NORMAL``; nobody waits for the writer, so a crash may
+  lose the last few milliseconds of changes (a clean shutdown loses nothing: :meth:`close`
+  flushes).
+* durable (``durable=True``): ``synchronous=FULL`` (every commit is fsynced).
+  :meth:`SqliteStore.commit` is an awaitable barrier (every change saved before the call is
+  on disk when it returns) and :meth:`SqliteStore.after_commit` defers an action (delivering a
+  broker event) until the changes saved before it are on disk, keeping the actions in order.
+  :class:`~.durable.DurableSimBroker` uses both so that, like a real exchange, whatever it
+  acknowledges (an accepted order, a fill, a cancel) survives a crash of the process.
+
+If a write fails the batch is rolled back and logged; in durable mode the store then stops
+acknowledging (every later :meth:`commit` raises :class:`StoreWriteFailed`) because memory and
+disk no longer agree.
 
 An account whose key is not in the database yet starts with ``initial_cash``; an existing one
 keeps its persisted cash (``--sim-cash`` only seeds new accounts). Account ids and types come
@@ -15,11 +30,14 @@ from the configuration, not from the database.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +85,13 @@ _TRADE_COLUMNS = (
 )
 
 Statement = tuple[str, Sequence[Any]]
+#: A queued save: its ticket and its statements; ``None`` stops the writer.
+_Item = tuple[int, list[Statement]] | None
+
+
+class StoreWriteFailed(RuntimeError):
+    """A durable store could not write a change: memory and disk disagree from then on, so
+    nothing more is acknowledged (restart the server)."""
 
 
 def _day(value: date | None) -> str | None:
@@ -155,11 +180,11 @@ def account_statements(
     return out
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, durable: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     return conn
 
 
@@ -170,18 +195,29 @@ class SqliteStore(MemoryStore):
         path: database file; its directory is created.
         accounts: the configured accounts (keys must be unique).
         initial_cash: starting cash of an account that is not in the database yet.
+        durable: fsync every commit and offer :meth:`commit` / :meth:`after_commit` as
+            durability barriers (see the module docstring); ``False`` is the fast mode.
 
     Raises:
         sqlite3.Error: the file cannot be opened or is not a database of ours.
+
+    Threading: :meth:`save`, :meth:`commit` and :meth:`after_commit` are called from the
+    event loop that runs the broker; only the writer thread touches the database afterwards.
     """
 
     def __init__(
-        self, path: Path, accounts: Sequence[AccountConfig], initial_cash: float
+        self,
+        path: Path,
+        accounts: Sequence[AccountConfig],
+        initial_cash: float,
+        *,
+        durable: bool = False,
     ) -> None:
         super().__init__(accounts, initial_cash)
         self.path = path
+        self.durable = durable
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path)
+        conn = _connect(path, durable)
         try:
             conn.executescript(_SCHEMA)
             conn.execute(
@@ -191,8 +227,15 @@ class SqliteStore(MemoryStore):
                 self._load(conn, account)
         finally:
             conn.close()
-        self._queue: queue.Queue[list[Statement] | None] = queue.Queue()
+        self._queue: queue.Queue[_Item] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._saved = 0  # ticket of the newest save (event loop)
+        self._written = 0  # ticket of the newest batch the writer finished (writer thread)
+        self._failure: str | None = None  # set by the writer when a batch could not be written
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the writer reports to
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._held: deque[tuple[int, Callable[[], object]]] = deque()
+        self.transactions = 0  # batches committed so far (diagnostics: group commit)
         for account in self.all():  # new accounts get their row at once
             self.save(account)
 
@@ -227,13 +270,48 @@ class SqliteStore(MemoryStore):
         trades: Iterable[Trade] = (),
     ) -> None:
         """Queue the rows of ``account`` and of the given orders / new trades for writing
-        (starting the writer thread if it is not running, e.g. after :meth:`close`)."""
+        (starting the writer thread if it is not running, e.g. after :meth:`close`). Never
+        waits for the disk; :meth:`commit` does."""
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._writer, name="sim-sqlite-writer", daemon=True
             )
             self._thread.start()
-        self._queue.put(account_statements(account, orders, trades))
+        self._remember_loop()
+        self._saved += 1
+        self._queue.put((self._saved, account_statements(account, orders, trades)))
+
+    async def commit(self) -> None:
+        """Return once every change saved before this call is committed (fsynced in durable
+        mode); concurrent callers share the writer's commits. Never blocks the event loop.
+
+        Raises:
+            StoreWriteFailed: a write failed (this call's changes or an earlier one's).
+        """
+        target = self._saved
+        if self._written >= target and self._failure is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((target, future))
+        self._wake()  # the writer may have finished before it knew this loop
+        await future
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run ``action`` once every change saved before this call is committed: at once when
+        it already is and nothing is held, else later on the event loop, in call order.
+        Without a running event loop it waits for the writer (blocking). An exception of
+        ``action`` is logged, not raised."""
+        if not self._held and self._written >= self._saved:
+            _run(action)
+            return
+        self._held.append((self._saved, action))
+        if self._remember_loop():
+            self._wake()
+        else:  # no loop to come back to: drain synchronously
+            self.flush()
+            self._wake()
 
     def flush(self) -> None:
         """Block until everything queued so far is committed."""
@@ -247,8 +325,39 @@ class SqliteStore(MemoryStore):
             self._queue.put(None)
             thread.join()
 
+    def _remember_loop(self) -> bool:
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def _wake(self) -> None:
+        """On the event loop: run the held actions and settle the waiters that are due."""
+        written, failure = self._written, self._failure
+        while self._held and self._held[0][0] <= written:
+            _run(self._held.popleft()[1])
+        pending: list[tuple[int, asyncio.Future[None]]] = []
+        for target, future in self._waiters:
+            if future.done():
+                continue
+            if failure is not None:
+                future.set_exception(StoreWriteFailed(failure))
+            elif target <= written:
+                future.set_result(None)
+            else:
+                pending.append((target, future))
+        self._waiters = pending
+
+    def _notify(self) -> None:
+        """Writer thread: tell the event loop (if any) that a batch is done."""
+        loop = self._loop
+        if loop is not None:  # a closed loop raises: nobody is waiting on it any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wake)
+
     def _writer(self) -> None:
-        conn = _connect(self.path)
+        conn = _connect(self.path, self.durable)
         try:
             while self._write_batch(conn):
                 pass
@@ -260,17 +369,31 @@ class SqliteStore(MemoryStore):
         batch = [self._queue.get()]
         while not self._queue.empty():
             batch.append(self._queue.get_nowait())
+        saves = [item for item in batch if item is not None]
         try:
             conn.execute("BEGIN")
-            for statements in batch:
-                for sql, params in statements or ():
+            for _, statements in saves:
+                for sql, params in statements:
                     conn.execute(sql, params)
             conn.execute("COMMIT")
-        except sqlite3.Error:  # keep serving; the failure is logged with its traceback
+            self.transactions += 1
+        except sqlite3.Error as exc:  # keep serving; the failure is logged with its traceback
             logger.exception("writing the simulated broker state to %s failed", self.path)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if self.durable:
+                self._failure = f"writing {self.path} failed: {exc}"
         finally:
+            if saves:
+                self._written = max(self._written, saves[-1][0])
             for _ in batch:
                 self._queue.task_done()
-        return None not in batch
+            self._notify()
+        return len(saves) == len(batch)
+
+
+def _run(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:  # one listener's bug must not stop the others (as in the broker)
+        logger.exception("deferred action after a sim state commit failed")
