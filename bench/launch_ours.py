@@ -129,7 +129,9 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def _serve(args: argparse.Namespace, runtime: Path) -> None:
+async def _serve(
+    args: argparse.Namespace, runtime: Path, access_sink: Callable[[str], None] | None
+) -> None:
     sim = SimConfig(latency=args.latency, tick_interval=args.tick_interval, initial_cash=1e12)
     accounts = (AccountConfig(key="main", account_id="100001"),)
     extra: dict[str, Any] = {}
@@ -148,7 +150,7 @@ async def _serve(args: argparse.Namespace, runtime: Path) -> None:
     clock = WallClock()
     data, broker = build_sim_backend(sim, list(accounts), clock)
     wrapped = BenchData(data, stamp_ticks=args.stamp_ticks, fast_daily=args.fast_daily)
-    server = QmtServer(config, data=wrapped, broker=broker, clock=clock)
+    server = QmtServer(config, data=wrapped, broker=broker, clock=clock, access_sink=access_sink)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,10 +162,16 @@ async def _serve(args: argparse.Namespace, runtime: Path) -> None:
 def main() -> None:
     args = _parse()
     with tempfile.TemporaryDirectory(prefix="bt-bench-") as runtime:
-        # like ``bullet-trade server``: console plus a rotating file (the published server
-        # also writes every line to both)
-        setup_logging(Path(runtime) / "logs", level="INFO", filename="server.log")
-        asyncio.run(_serve(args, Path(runtime)))
+        # exactly like ``bullet-trade server``: INFO, console plus server.log, and every
+        # request in access.log through the server's access sink (the published server
+        # writes its access lines to console and file through logging)
+        access = setup_logging(Path(runtime) / "logs", level="INFO", filename="server.log")
+        sink = access.write if access is not None and not args.no_access_log else None
+        try:
+            asyncio.run(_serve(args, Path(runtime), sink))
+        finally:
+            if access is not None:
+                access.close()
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
 """Logging set-up for the command-line entry points.
 
 The console shows what an operator reads (start-up, orders, warnings); the whole log goes to
-``<log_dir>/<filename>``. The per-request access log (logger ``bullet_trade.server.access``)
-is high volume, so it goes only to its own file ``<log_dir>/access.log`` through a cheap
-handler: no ``stat`` calls per record and a flush at most every :data:`FLUSH_EVERY` records
-or :data:`FLUSH_SECONDS` seconds (and at shutdown), instead of one flush per line.
+``<log_dir>/<filename>``. The per-request access log is high volume, so it goes only to its
+own file ``<log_dir>/access.log`` through :class:`AccessLogFile`: lines are written without
+building a ``LogRecord`` (the server calls :meth:`AccessLogFile.write` directly), flushed at
+most every :data:`FLUSH_EVERY` lines or :data:`FLUSH_SECONDS` seconds and at shutdown, and
+rotated by size. Lines still logged through the ``bullet_trade.server.access`` logger land in
+the same file.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 ACCESS_LOGGER = "bullet_trade.server.access"
@@ -22,53 +26,102 @@ _MAX_BYTES = 5_000_000
 _BACKUPS = 5
 
 
-class BatchedRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """Rotating file handler for high-volume logs.
+class AccessLogFile:
+    """Append-only, size-rotated access log with batched flushes.
 
-    Rollover is decided from the stream position (no ``stat`` per record) and writes are
-    flushed in batches. Records are lost only if the process dies between flushes (at most
-    ``FLUSH_EVERY`` records or ``FLUSH_SECONDS``); the audit log and the order journal,
-    not this file, are the durable records.
+    Lines may be lost only if the process dies between flushes (at most ``FLUSH_EVERY``
+    lines or ``FLUSH_SECONDS``); the audit log and the order journal, not this file, are the
+    durable records. Thread-safe.
     """
 
-    def __init__(self, filename: Path, max_bytes: int = _MAX_BYTES, backups: int = _BACKUPS):
-        super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    def __init__(self, path: Path, max_bytes: int = _MAX_BYTES, backups: int = _BACKUPS) -> None:
+        self._path = path
+        self._max_bytes = max_bytes
+        self._backups = backups
+        self._lock = threading.Lock()
+        self._stream: TextIO | None = self._open()
+        self._size = path.stat().st_size
         self._pending = 0
         self._last_flush = time.monotonic()
-        self._size = filename.stat().st_size if filename.exists() else 0
+        self._stamp_second = -1
+        self._stamp = ""
 
-    def shouldRollover(self, record: logging.LogRecord) -> int:
-        """Size is tracked from the messages written (``tell()`` on a text stream is slow:
-        it flushes and rebuilds the decoder state); the estimate adds room for the prefix."""
-        if self.maxBytes <= 0:
-            return 0
-        self._size += len(record.getMessage()) + 32
-        return int(self._size >= self.maxBytes)
+    def _open(self) -> TextIO:
+        return self._path.open("a", encoding="utf-8")
 
-    def doRollover(self) -> None:
-        super().doRollover()
+    def write(self, message: str) -> None:
+        """Append one line, prefixed with the local time (second resolution + ms)."""
+        now = time.time()
+        line = f"{self._timestamp(now)}.{int(now * 1000) % 1000:03d} {message}\n"
+        with self._lock:
+            if self._stream is None:
+                return
+            self._stream.write(line)
+            self._size += len(line)
+            self._pending += 1
+            if self._size >= self._max_bytes > 0:
+                self._rotate()
+            elif self._pending >= FLUSH_EVERY or now - self._last_flush >= FLUSH_SECONDS:
+                self._flush()
+
+    def _timestamp(self, now: float) -> str:
+        second = int(now)
+        if second != self._stamp_second:
+            self._stamp_second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return self._stamp
+
+    def _flush(self) -> None:
+        assert self._stream is not None
+        self._stream.flush()
+        self._pending = 0
+        self._last_flush = time.time()
+
+    def _rotate(self) -> None:
+        assert self._stream is not None
+        self._stream.close()
+        for index in range(self._backups - 1, 0, -1):
+            older = self._path.with_name(f"{self._path.name}.{index}")
+            if older.exists():
+                older.replace(self._path.with_name(f"{self._path.name}.{index + 1}"))
+        if self._backups > 0:
+            self._path.replace(self._path.with_name(f"{self._path.name}.1"))
+        self._stream = self._open()
         self._size = 0
-
-    def flush(self) -> None:
-        """Called by ``emit`` after every record: only really flush in batches."""
-        self._pending += 1
-        now = time.monotonic()
-        if self._pending >= FLUSH_EVERY or now - self._last_flush >= FLUSH_SECONDS:
-            self.flush_now()
-
-    def flush_now(self) -> None:
         self._pending = 0
-        self._last_flush = time.monotonic()
-        super().flush()
 
     def close(self) -> None:
-        self.flush_now()
+        with self._lock:
+            if self._stream is not None:
+                self._stream.flush()
+                self._stream.close()
+                self._stream = None
+
+
+class _AccessHandler(logging.Handler):
+    """Routes records of the access logger into an :class:`AccessLogFile`."""
+
+    def __init__(self, target: AccessLogFile) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.target.write(record.getMessage())
+
+    def close(self) -> None:
+        self.target.close()
         super().close()
 
 
-def setup_logging(log_dir: Path | None, *, level: str = "INFO", filename: str = "app.log") -> None:
+def setup_logging(
+    log_dir: Path | None, *, level: str = "INFO", filename: str = "app.log"
+) -> AccessLogFile | None:
     """Console plus (when ``log_dir`` is given) a rotating file ``<log_dir>/<filename>`` and
-    the access log in ``<log_dir>/access.log`` (access lines are not shown on the console)."""
+    the access log ``<log_dir>/access.log`` (access lines are not shown on the console).
+
+    Returns:
+        The access log file (pass ``.write`` to the server as its access sink), or ``None``.
+    """
     root = logging.getLogger()
     root.setLevel(level.upper())
     for handler in list(root.handlers):
@@ -77,22 +130,22 @@ def setup_logging(log_dir: Path | None, *, level: str = "INFO", filename: str = 
     console.setFormatter(logging.Formatter(_FORMAT, "%H:%M:%S"))
     root.addHandler(console)
     if log_dir is None:
-        return
+        return None
     log_dir.mkdir(parents=True, exist_ok=True)
     file_handler = logging.handlers.RotatingFileHandler(
         log_dir / filename, maxBytes=_MAX_BYTES, backupCount=_BACKUPS, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(file_handler)
-    _setup_access_log(log_dir)
+    return _setup_access_log(log_dir)
 
 
-def _setup_access_log(log_dir: Path) -> None:
+def _setup_access_log(log_dir: Path) -> AccessLogFile:
     access = logging.getLogger(ACCESS_LOGGER)
     for handler in list(access.handlers):
         access.removeHandler(handler)
         handler.close()
-    handler = BatchedRotatingFileHandler(log_dir / "access.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    access.addHandler(handler)
+    target = AccessLogFile(log_dir / "access.log")
+    access.addHandler(_AccessHandler(target))
     access.propagate = False
+    return target

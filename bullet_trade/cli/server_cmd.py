@@ -10,7 +10,7 @@ import os
 import secrets
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,13 @@ def order_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[str
     }
 
 
-async def serve(config: ServerConfig, *, ready_file: Path | None, show_token: bool) -> None:
+async def serve(
+    config: ServerConfig,
+    *,
+    ready_file: Path | None,
+    show_token: bool,
+    access_sink: Callable[[str], None] | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM (or Ctrl-C on Windows)."""
     from bullet_trade.server.app import QmtServer
 
@@ -160,6 +166,7 @@ async def serve(config: ServerConfig, *, ready_file: Path | None, show_token: bo
         data=data if config.enable_data else None,
         broker=broker if config.enable_broker else None,
         clock=clock,
+        access_sink=access_sink,
     )
     stop = asyncio.Event()
     _install_stop_signals(asyncio.get_running_loop(), stop)
@@ -312,13 +319,17 @@ def server_command(obj: dict[str, Any], /, ready_file: Path | None, **flags: Any
         config, generated = build_server_config(flags, env)
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    setup_logging(
+    access = setup_logging(
         config.runtime_dir / "logs",
         level=get_str(env, "LOG_LEVEL", "INFO") or "INFO",
         filename="server.log",
     )
+    sink = access.write if access is not None and config.access_log else None
     try:
-        asyncio.run(serve(config, ready_file=ready_file, show_token=generated))
+        asyncio.run(serve(config, ready_file=ready_file, show_token=generated, access_sink=sink))
     except (ConfigError, SecuritySetupError, SubAccountError, BackendUnavailable) as exc:
         # BackendUnavailable: miniQMT not running / not logged in at startup (no traceback)
         raise click.ClickException(str(exc)) from None
+    finally:
+        if access is not None:
+            access.close()

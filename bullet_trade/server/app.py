@@ -72,6 +72,7 @@ class QmtServer:
         broker: Broker | None,
         clock: Clock,
         actions: Mapping[str, ActionSpec] | None = None,
+        access_sink: Callable[[str], None] | None = None,
     ) -> None:
         self._security = Security.from_config(config)
         self._state = ServerState(
@@ -80,6 +81,7 @@ class QmtServer:
             data=data if config.enable_data else None,
             broker=broker if config.enable_broker else None,
             server_instance=secrets.token_hex(8),
+            access_sink=access_sink,
         )
         self._reliability = Reliability(config)  # journal at runtime_dir/journal.sqlite3
         self._actions: Mapping[str, ActionSpec] = (

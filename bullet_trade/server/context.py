@@ -67,6 +67,9 @@ class ServerState:
     server_instance: str
     started_monotonic: float = field(default_factory=time.monotonic)
     sessions: int = 0
+    #: Where access-log lines go; ``None`` means the ``bullet_trade.server.access`` logger.
+    #: The CLI passes a cheap buffered file writer (a LogRecord per request costs ~10 µs).
+    access_sink: Callable[[str], None] | None = None
 
     @property
     def uptime_seconds(self) -> float:

@@ -176,12 +176,16 @@ def log_access(
     The record goes straight to ``Logger.handle``: same handlers, filters and format as
     ``Logger.info``, without its caller lookup (a stack walk per request).
     """
-    if not access_logger.isEnabledFor(logging.INFO):
+    sink = ctx.state.access_sink
+    if sink is None and not access_logger.isEnabledFor(logging.INFO):
         return
     message = (
         f"{peer} session={session_id} id={_clip(ctx.request_id)} action={_clip(ctx.action)} "
         f"account={ctx.account_key or '-'} status={status} {duration * 1000.0:.1f}ms"
     )
+    if sink is not None:
+        sink(message)
+        return
     record = access_logger.makeRecord(
         access_logger.name, logging.INFO, __file__, 0, message, (), None, "log_access"
     )

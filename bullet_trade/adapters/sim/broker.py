@@ -1,10 +1,15 @@
 """``SimBrokerAdapter``: the :class:`~bullet_trade.adapters.contracts.Broker` of the simulated
 exchange.
 
-Matching: an order works at its price (the limit, or the protective price of a market order).
-It fills when marketable against the current last price (buy price ≥ last, sell price ≤ last),
-at the last price, and only while continuous trading is on. One matching pass may fill, per
-security and minute bar, at most ``SimConfig.fill_ratio`` of that bar's volume (rounded down
+Matching: a limit order works at its limit price. It fills when marketable against the current
+last price (buy price ≥ last, sell price ≤ last), at the last price, and only while continuous
+trading is on. A market order (continuous trading only) walks the 5-level book at once
+(:mod:`.book`): it fills level by level at the levels' prices up to their volumes, never beyond
+its protective price; the rest is then canceled (xtquant's "best five, remainder canceled",
+最优五档即时成交剩余撤销: status 53, or 54 when nothing filled), unless the caller gave the
+protective price (``PlaceOrder.price``): the rest then rests as a limit order at that price.
+One matching pass may fill, per security and minute bar, at most ``SimConfig.fill_ratio``
+of that bar's volume (rounded down
 to 100 shares, at least 100), shared by all orders in time priority; bigger orders fill over
 several passes (status 55, then 56). A new order is matched at once; resting orders are
 matched by :meth:`SimBrokerAdapter.match_now` and by the background loop of
@@ -34,7 +39,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from bullet_trade.adapters.contracts import BrokerListener
-from bullet_trade.adapters.sim import auction, fills
+from bullet_trade.adapters.sim import auction, book, fills
 from bullet_trade.adapters.sim.auction import Auction
 from bullet_trade.adapters.sim.faults import FaultInjector
 from bullet_trade.adapters.sim.market import DayState, SimMarket
@@ -46,7 +51,7 @@ from bullet_trade.adapters.sim.views import account_snapshot
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import OrderRejected
 from bullet_trade.model.codes import Security
-from bullet_trade.model.enums import Side
+from bullet_trade.model.enums import OrderType, Side
 from bullet_trade.model.records import (
     AccountChanged,
     AccountConfig,
@@ -60,7 +65,7 @@ from bullet_trade.model.records import (
     Trade,
     TradeExecuted,
 )
-from bullet_trade.model.rules import FeeSchedule
+from bullet_trade.model.rules import FeeSchedule, tick_size
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,7 @@ class SimBrokerAdapter:
         # time priority resumes after a restart
         self._seq = max((o.seq for orders in known for o in orders), default=0)
         self._volume_used: dict[Security, tuple[int, int, int]] = {}
+        self._book_used: dict[tuple[Security, Side], tuple[tuple[int, int], int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._auctions_done: set[tuple[date, Auction]] = set()
         self._submits = 0
@@ -172,7 +178,10 @@ class SimBrokerAdapter:
         self._store.save(account, [order])
         self._emit(OrderUpdated(order=order.snapshot()))
         self._emit(AccountChanged(account=self._snapshot(account)))
-        self._match(account, order, moment, state)
+        if command.order_type is OrderType.MARKET:
+            self._walk(account, order, state, rest=command.price is not None)
+        else:
+            self._match(account, order, moment, state)
         return order.snapshot()
 
     def _new_order(
@@ -345,6 +354,31 @@ class SimBrokerAdapter:
             return 0
         self._fill(account, order, quantity, last)
         return 1
+
+    def _walk(self, account: AccountState, order: OrderState, state: DayState, *,
+              rest: bool) -> None:
+        """A new market order takes the opposite side of the book (see :mod:`.book`) up to
+        its protective price; then the rest is canceled ("best five, remainder canceled"),
+        unless the caller gave the protective price: the rest then works as a limit order at
+        it (like xtquant's "best five, remainder to limit")."""
+        if not state.paused:
+            is_buy = order.side is Side.BUY
+            bids, asks = self.market.book(order.security, state)
+            limit = round(order.price / tick_size(order.security))
+            key, slot = (order.security, order.side), (state.index, state.slot)
+            seen, used = self._book_used.get(key, (slot, 0))
+            used = used if seen == slot else 0
+            for price, quantity in book.walk(asks if is_buy else bids, order.remaining, limit,
+                                             is_buy, used):
+                used += quantity
+                self._fill(account, order, quantity,
+                           self.market.prices.to_price(order.security, price))
+            self._book_used[key] = (slot, used)
+        if not rest and order.status.is_open:
+            fills.cancel(account, order, "market order: remainder canceled after the best five")
+            self._store.save(account, [order])
+            self._emit(OrderUpdated(order=order.snapshot()))
+            self._emit(AccountChanged(account=self._snapshot(account)))
 
     def _fill(self, account: AccountState, order: OrderState, quantity: int, price: float) -> None:
         """Book one fill, persist it and emit TradeExecuted, OrderUpdated, AccountChanged."""

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bullet_trade.adapters.sim import book as book_mod
 from bullet_trade.adapters.sim.intraday import BarArrays
 from bullet_trade.adapters.sim.prices import PriceModel
 from bullet_trade.adapters.sim.session import BARS_PER_DAY, MarketMoment, market_moment
 from bullet_trade.adapters.sim.ticks import TICK_SECONDS, TICKS_PER_BAR, TickArrays
-from bullet_trade.adapters.sim.universe import ORIGIN, display_name, is_st, stable_unit
+from bullet_trade.adapters.sim.universe import ORIGIN, display_name, is_st
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import BackendUnavailable
 from bullet_trade.model.calendar import TradingCalendar
@@ -23,7 +24,7 @@ from bullet_trade.model.clock import Clock
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import Quote
 
-BOOK_LEVELS = 5
+BOOK_LEVELS = book_mod.BOOK_LEVELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,7 @@ class SimMarket:
             money += float((state.ticks.volume * state.ticks.price).sum()) * self.prices.tick(
                 security
             )
+        bids, asks = self.book(security, state)
         return Quote(
             security=security,
             last_price=price(security, state.last),
@@ -165,25 +167,31 @@ class SimMarket:
             paused=state.paused,
             name=display_name(security),
             is_st=is_st(security),
-            bids=self._book(security, state, moment, -1),
-            asks=self._book(security, state, moment, 1),
+            bids=self._priced(security, bids),
+            asks=self._priced(security, asks),
         )
 
-    def _book(
-        self, security: Security, state: DayState, moment: MarketMoment, side: int
-    ) -> tuple[tuple[float, int], ...]:
-        """Five deterministic levels: bids at last, last-1 tick, ...; asks from last+1 tick."""
+    def book(
+        self, security: Security, state: DayState
+    ) -> tuple[list[book_mod.Level], list[book_mod.Level]]:
+        """(bids, asks) in ticks (see :mod:`.book`); empty while paused. Volumes come from the
+        latest ticks: those of the minute being formed so far, after the latest whole
+        minute's (the first minute's before the first bar)."""
         if state.paused:
-            return ()
-        levels = []
-        for i in range(BOOK_LEVELS):
-            ticks = state.last + side * (i + (1 if side > 0 else 0))
-            if not state.low_limit <= ticks <= state.high_limit:
-                break
-            when = moment.bar if state.ticks is None else state.slot
-            u = stable_unit(self.config.seed, security.jq, state.index, when, side, i)
-            levels.append((self.prices.to_price(security, ticks), 100 * (1 + int(u * 200))))
-        return tuple(levels)
+            return [], []
+        bar = len(state.bars.close) - 1 if state.bars is not None else 0
+        recent = self.prices.ticks(security, state.index, bar).volume
+        if state.ticks is not None:
+            recent = np.concatenate((recent, state.ticks.volume))
+        bid_volumes, ask_volumes = book_mod.depth_volumes(recent)
+        limits = (state.low_limit, state.high_limit)
+        return (book_mod.levels(state.last, limits, bid_volumes, -1),
+                book_mod.levels(state.last, limits, ask_volumes, 1))
+
+    def _priced(self, security: Security, side: list[book_mod.Level]) -> tuple[
+        tuple[float, int], ...
+    ]:
+        return tuple((self.prices.to_price(security, t), v) for t, v in side)
 
 
 def _head(bars: BarArrays, n: int) -> BarArrays:

@@ -3,25 +3,19 @@
 :class:`SqliteStore` loads every account, position, order and today's trades at start, keeps
 working on the in-memory objects exactly like :class:`~.state.MemoryStore`, and persists each
 change handed to :meth:`SqliteStore.save`. ``save`` only turns the changed objects into row
-tuples (microseconds) and queues them with a ticket (a counter of saves); a writer thread
-applies everything queued in one transaction per batch, so the event loop never waits for the
-disk and concurrent changes share one commit (group commit).
+tuples and queues them with a ticket (a counter of saves); a writer thread applies everything
+queued in one transaction per batch, so the event loop never waits for the disk and concurrent
+changes share one commit (group commit). Two modes:
 
-Two modes:
+* fast (``durable=False``): ``synchronous=NORMAL``, nobody waits for the writer; a clean
+  :meth:`close` loses nothing, a crash may lose the last milliseconds of changes.
+* durable (``durable=True``): ``synchronous=FULL``. :meth:`SqliteStore.commit` awaits the
+  commit of every change saved before the call; :meth:`SqliteStore.after_commit` defers an
+  action (delivering a broker event) until then, keeping the actions in order.
+  :class:`~.durable.DurableSimBroker` uses both so that what it acknowledges survives a crash.
 
-* fast (``durable=False``): ``synchronous=NORMAL``; nobody waits for the writer, so a crash may
-  lose the last few milliseconds of changes (a clean shutdown loses nothing: :meth:`close`
-  flushes).
-* durable (``durable=True``): ``synchronous=FULL`` (every commit is fsynced).
-  :meth:`SqliteStore.commit` is an awaitable barrier (every change saved before the call is
-  on disk when it returns) and :meth:`SqliteStore.after_commit` defers an action (delivering a
-  broker event) until the changes saved before it are on disk, keeping the actions in order.
-  :class:`~.durable.DurableSimBroker` uses both so that, like a real exchange, whatever it
-  acknowledges (an accepted order, a fill, a cancel) survives a crash of the process.
-
-If a write fails the batch is rolled back and logged; in durable mode the store then stops
-acknowledging (every later :meth:`commit` raises :class:`StoreWriteFailed`) because memory and
-disk no longer agree.
+A failed write is rolled back and logged; in durable mode the store then stops acknowledging
+(:meth:`commit` raises :class:`StoreWriteFailed`) because memory and disk no longer agree.
 
 An account whose key is not in the database yet starts with ``initial_cash``; an existing one
 keeps its persisted cash (``--sim-cash`` only seeds new accounts). Account ids and types come
