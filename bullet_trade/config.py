@@ -250,6 +250,7 @@ class ServerConfig:
             everyone. An invalid entry is a ``ValueError`` (fail closed).
         max_pending: connections that have not completed the handshake, allowed at once
             (counted apart from ``max_connections`` so strangers cannot crowd out sessions).
+        max_pending_per_ip: of those, how many one source address may hold.
         auth_fail_limit: failed handshakes from one IP before it is banned; 0 disables bans.
         auth_ban_seconds: how long a ban lasts.
         auth_delay: delay before answering the second failed handshake of an IP (the first
@@ -290,6 +291,7 @@ class ServerConfig:
     tokens: tuple[TokenGrant, ...] = ()
     allowlist: tuple[str, ...] = ()
     max_pending: int = 32
+    max_pending_per_ip: int = 8
     auth_fail_limit: int = 5
     auth_ban_seconds: float = 300.0
     auth_delay: float = 0.25
@@ -344,8 +346,8 @@ class ServerConfig:
         names = [grant.name for grant in self.tokens]
         if len(names) != len(set(names)) or (self.token and "default" in names):
             raise ValueError(f"duplicate token names in {names} (--token is named 'default')")
-        if self.max_connections < 1 or self.max_pending < 1:
-            raise ValueError("max_connections and max_pending must be >= 1")
+        if self.max_connections < 1 or self.max_pending < 1 or self.max_pending_per_ip < 1:
+            raise ValueError("max_connections, max_pending and max_pending_per_ip must be >= 1")
         if self.auth_fail_limit < 0 or self.rate_burst < 1:
             raise ValueError("auth_fail_limit must be >= 0 and rate_burst >= 1")
         for name in ("auth_ban_seconds", "auth_delay", "auth_delay_max", "rate_limit"):

@@ -9,6 +9,7 @@ everywhere in the CLI: flag > environment (``--env-file`` > process > ``./.env``
 | ``--tokens-file`` | ``QMT_SERVER_TOKENS_FILE`` | none |
 | ``--allowlist`` | ``QMT_SERVER_ALLOWLIST`` | everyone |
 | ``--max-pending`` | ``QMT_SERVER_MAX_PENDING`` | 32 |
+| ``--max-pending-per-ip`` | ``QMT_SERVER_MAX_PENDING_PER_IP`` | 8 |
 | ``--auth-fail-limit`` | ``QMT_SERVER_AUTH_FAIL_LIMIT`` | 5 |
 | ``--auth-ban-seconds`` | ``QMT_SERVER_AUTH_BAN_SECONDS`` | 300 |
 | ``--rate-limit`` | ``QMT_SERVER_RATE_LIMIT`` (requests/s, 0 = off) | 200 |
@@ -69,6 +70,9 @@ def security_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[
             _pick(flags, "allowlist", get_str(env, "QMT_SERVER_ALLOWLIST"))
         ),
         "max_pending": _pick(flags, "max_pending", get_int(env, "QMT_SERVER_MAX_PENDING", 32)),
+        "max_pending_per_ip": _pick(
+            flags, "max_pending_per_ip", get_int(env, "QMT_SERVER_MAX_PENDING_PER_IP", 8)
+        ),
         "auth_fail_limit": _pick(
             flags, "auth_fail_limit", get_int(env, "QMT_SERVER_AUTH_FAIL_LIMIT", 5)
         ),
@@ -107,6 +111,8 @@ def security_options(func: Any) -> Any:
         ),
         click.option("--allowlist", default=None, help="Allowed IPs/CIDRs, comma separated."),
         click.option("--max-pending", type=int, default=None, help="Sockets in handshake (32)."),
+        click.option("--max-pending-per-ip", type=int, default=None,
+                     help="Sockets in handshake from one address (8)."),
         click.option("--auth-fail-limit", type=int, default=None, help="Failures before a ban."),
         click.option("--auth-ban-seconds", type=float, default=None, help="Ban length (300)."),
         click.option("--rate-limit", type=float, default=None, help="Requests/s per session."),

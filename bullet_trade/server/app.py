@@ -205,13 +205,16 @@ class QmtServer:
 
     # ------------------------------------------------------------ internals
 
+    def _pending_hosts(self) -> list[str | None]:
+        """Peer addresses of the connections still in their handshake."""
+        return [s.host for s in self._connections if s.status is SessionState.HANDSHAKE]
+
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Connection task (created by asyncio). Never raises: it is the top of the task."""
         if self._status is not ServerStatus.RUNNING:
             writer.transport.abort()
             return
-        pending = sum(1 for s in self._connections if s.status is SessionState.HANDSHAKE)
-        if not admit(self._security, writer, pending):
+        if not admit(self._security, writer, self._pending_hosts()):
             return
         session = Session(
             reader, writer, state=self._state, actions=self._actions, fanout=self._fanout,

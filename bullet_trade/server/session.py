@@ -111,6 +111,7 @@ class Session:
         self._events = events  # events.v1 hub (attached at handshake when granted)
         peername = writer.get_extra_info("peername")
         self._peer = _format_peer(peername)
+        self._host = peername[0] if isinstance(peername, tuple) else None
         self._guard = SessionGuard(security, peername, self._peer)
         self._session_id = new_session_id()
         self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
@@ -150,6 +151,11 @@ class Session:
     @property
     def peer(self) -> str:
         return self._peer
+
+    @property
+    def host(self) -> str | None:
+        """The peer's address without the port (per-address limits)."""
+        return self._host
 
     @property
     def account_key(self) -> str | None:

@@ -86,22 +86,79 @@ async def test_is_a_broker() -> None:
     assert [a.key for a in sim.broker.accounts()] == ["main", "alt"]
 
 
-async def test_market_buy_fills_at_last_price() -> None:
+def _walk(levels: tuple[tuple[float, int], ...], amount: int) -> list[tuple[float, int]]:
+    """Expected fills of a market order of ``amount`` against ``levels`` (best first)."""
+    fills = []
+    for price, volume in levels:
+        take = min(volume, amount)
+        if take:
+            fills.append((price, take))
+            amount -= take
+    return fills
+
+
+async def test_market_buy_walks_the_ask_side_of_the_book() -> None:
     sim = make()
-    last = await sim.last(PINGAN)
-    order = await sim.buy(PINGAN, 1000)
+    quote = await sim.data.quote(PINGAN)
+    assert len(quote.asks) == 5 and quote.asks[0][0] == round(quote.last_price + 0.01, 2)
+    amount = quote.asks[0][1] + 100  # one level and a lot of the next
+    order = await sim.buy(PINGAN, amount)
     assert order.order_id == "sim-main-1"
     assert (order.status, order.raw_status) == (OrderStatus.FILLED, 56)
-    assert order.filled == 1000 and order.avg_fill_price == last
-    (trade,) = await sim.broker.trades("main")
-    assert trade.price == last and trade.amount == 1000 and trade.order_id == order.order_id
-    assert trade.commission == 5.0  # minimum commission
+    trades = await sim.broker.trades("main")
+    assert [(t.price, t.amount) for t in trades] == _walk(quote.asks, amount)
+    assert trades[0].commission >= 5.0
+    turnover = sum(t.price * t.amount for t in trades)
+    assert order.avg_fill_price == round(turnover / amount, 4)
+    fees = sum(t.commission + t.tax for t in trades)
     snap = await sim.broker.account("main")
-    assert snap.available_cash == round(CASH - 1000 * last - trade.commission - trade.tax, 2)
+    assert snap.available_cash == round(CASH - turnover - fees, 2)
     assert snap.frozen_cash == 0
     (position,) = snap.positions
-    assert (position.amount, position.closeable_amount) == (1000, 0)  # T+1
-    assert position.avg_cost == last and position.name == "平安银行"
+    assert (position.amount, position.closeable_amount) == (amount, 0)  # T+1
+    assert position.avg_cost == round(turnover / amount, 4) and position.name == "平安银行"
+
+
+async def test_market_order_rest_is_canceled_after_the_best_five() -> None:
+    sim = make(initial_cash=1e9)
+    quote = await sim.data.quote(PINGAN)
+    depth = sum(v for _, v in quote.asks)
+    protect = max(p for p, _ in quote.asks)  # the default protection reaches every level
+    order = await sim.buy(PINGAN, depth + 10_000)
+    assert (order.status, order.raw_status) == (OrderStatus.PARTLY_CANCELED, 53)
+    assert order.filled == depth and order.order_price >= protect
+    snap = await sim.broker.account("main")
+    assert snap.frozen_cash == 0  # the canceled rest's cash is released
+    again = await sim.buy(PINGAN, 100)  # the book was taken in this interval
+    assert (again.status, again.raw_status) == (OrderStatus.CANCELED, 54)
+
+
+async def test_market_order_with_a_protect_price_rests_as_a_limit_order() -> None:
+    sim = make(initial_cash=1e9)
+    quote = await sim.data.quote(PINGAN)
+    ask1, volume = quote.asks[0]
+    command = PlaceOrder(security=PINGAN, side=Side.BUY, amount=volume + 5000,
+                         order_type=OrderType.MARKET, price=ask1)
+    order = await sim.broker.place_order("main", command)
+    assert (order.status, order.raw_status) == (OrderStatus.FILLING, 55)
+    assert order.filled == volume and order.order_price == ask1  # only the first level
+
+
+async def test_market_sell_walks_the_bids_and_the_book_follows_the_ticks() -> None:
+    sim = make(fill_ratio=1.0)
+    await sim.buy(PINGAN, 300, price=(await sim.data.quote(PINGAN)).high_limit)
+    await sim.clock.set(THURSDAY)
+    quote = await sim.data.quote(PINGAN)
+    assert [p for p, _ in quote.bids] == [round(quote.last_price - 0.01 * i, 2) for i in range(5)]
+    market = sim.data.market
+    state = market.day_state(PINGAN)
+    bar = market.prices.ticks(PINGAN, state.index, len(state.bars.close) - 1)  # type: ignore[union-attr]
+    recent = list(bar.volume)
+    assert [v for _, v in quote.bids] == [max(100, v // 100 * 100) for v in recent[::-1][0::2][:5]]
+    assert [v for _, v in quote.asks] == [max(100, v // 100 * 100) for v in recent[::-1][1::2][:5]]
+    order = await sim.sell(PINGAN, 300)
+    trades = [t for t in await sim.broker.trades("main") if t.order_id == order.order_id]
+    assert [(t.price, t.amount) for t in trades] == _walk(quote.bids, 300)
 
 
 async def test_listener_events_in_order() -> None:
@@ -380,9 +437,9 @@ async def test_background_matching_loop() -> None:
 
 async def test_fills_use_the_data_prices_in_2027() -> None:
     sim = make(now=datetime(2027, 6, 9, 11, 11))
-    last = await sim.last(PUFA)
+    ask1 = (await sim.data.quote(PUFA)).asks[0][0]
     order = await sim.buy(PUFA, 100)
-    assert order.avg_fill_price == last
+    assert order.avg_fill_price == ask1
 
 
 async def test_cash_and_cost_conservation() -> None:

@@ -149,8 +149,9 @@ async def test_holders_get_cash_and_bonus_shares_in_the_day_roll() -> None:
     index = prices.day_index(ex_day)
     assert index is not None
     await clock.set(datetime.combine(prices.day_at(index - 1), datetime.min.time()).replace(hour=10))
+    high = (await data.quote(security)).high_limit
     command = PlaceOrder(security=security, side=Side.BUY, amount=1000,
-                         order_type=OrderType.MARKET)
+                         order_type=OrderType.LIMIT, price=high)
     order = await broker.place_order("main", command)
     for _ in range(40):
         if order.filled == 1000:

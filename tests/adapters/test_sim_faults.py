@@ -135,7 +135,8 @@ async def test_disconnect_and_reconnect_on_demand() -> None:
 
 async def test_events_of_an_outage_are_delivered_after_reconnect() -> None:
     r = rig(FaultConfig(), fill_ratio=0.001, initial_cash=1e9)
-    order = await r.broker.place_order("main", buy(100_000))
+    high = r.broker.market.quote(PINGAN).high_limit  # a limit order works over many minutes
+    order = await r.broker.place_order("main", buy(100_000, price=high))
     assert order.status is OrderStatus.FILLING
     r.broker.disconnect()
     before = len(r.events)

@@ -205,7 +205,7 @@ async def _garbage(port: int, rng: random.Random) -> None:
 
 
 async def test_garbage_flood_while_a_real_client_trades(start_server: ServerFactory) -> None:
-    running = await start_server(max_pending=64, handshake_timeout=1.0)
+    running = await start_server(max_pending=64, max_pending_per_ip=64, handshake_timeout=1.0)
     config = ClientConfig(port=running.port, token=TOKEN, connect_timeout=3.0, rpc_timeout=5.0)
     rng = random.Random(7)
     async with AsyncConnection(config) as conn:

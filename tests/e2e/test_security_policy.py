@@ -180,6 +180,17 @@ async def test_pending_connections_are_limited(start_server: ServerFactory) -> N
         await client.close()
 
 
+async def test_pending_connections_per_address_are_limited(start_server: ServerFactory) -> None:
+    running = await start_server(max_pending=10, max_pending_per_ip=2)
+    strangers = [await RawClient.connect(running.port) for _ in range(2)]
+    third = await RawClient.connect(running.port)
+    frame = await third.recv()
+    assert frame["code"] == "SERVER_BUSY" and "from 127.0.0.1" in frame["message"]
+    await third.expect_eof()
+    for client in [*strangers, third]:
+        await client.close()
+
+
 async def test_silent_session_is_closed_after_idle_timeout(start_server: ServerFactory) -> None:
     running = await start_server(idle_timeout=0.2)
     client = await _session(running.port, TOKEN)

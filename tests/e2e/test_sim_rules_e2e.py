@@ -205,7 +205,8 @@ async def _transitions(v: Venue) -> None:
     assert canceled is not None and (canceled.status, canceled.raw_status) == (
         OrderStatus.CANCELED, 54,
     )  # fmt: skip
-    big = await v.place(PINGAN, Side.BUY, 5000)  # beyond one bar's volume cap
+    high = (await v.provider.quote(PINGAN)).high_limit
+    big = await v.place(PINGAN, Side.BUY, 5000, high)  # beyond one bar's volume cap
     assert (big.status, big.raw_status) == (OrderStatus.FILLING, 55)
     await v.broker.cancel_order("main", big.order_id)
     partly = await v.broker.order("main", big.order_id)

@@ -129,6 +129,7 @@ def test_target_orders_buy_then_sell_closeable_only(connected: Any, served: Serv
     oid = connected.order_target(PINGAN, 750)  # sell 250 -> lot-rounded to 200
     status = connected.get_order_status(oid)
     assert (status["side"], status["amount"]) == ("SELL", 200)
+    last = connected.get_last_price(PINGAN)  # today's price values the holding
     oid = connected.order_target_value(PINGAN, 500.5 * last)  # 800 held -> 500
     assert connected.get_order_status(oid)["amount"] == 300
     with pytest.raises(TypeError):

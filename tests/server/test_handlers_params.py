@@ -32,6 +32,13 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("data.history", {"security": "000001.XSHE", "count": INF}, "count"),
     ("data.history", {"security": "000001.XSHE", "count": 100_001}, "count"),
     ("data.history", {"security": "000001.XSHE", "count": 10**30}, "count"),
+    # row budget: 30 codes x 100,000 bars, and 35 years of minute bars
+    ("data.history", {"security": [f"{i:06d}.XSHE" for i in range(1, 31)], "count": 100_000},
+     "count"),
+    ("data.history", {"security": "000001.XSHE", "frequency": "1m", "start": "1990-01-01",
+                      "end": "2025-01-01"}, "start"),
+    ("data.history", {"security": "000001.XSHE", "period": "1m", "start_date": "1990-01-01",
+                      "end_date": "2025-01-01"}, "start_date"),
     ("data.history", {"security": "000001.XSHE", "frequency": "2h"}, "frequency"),
     ("data.history", {"security": "000001.XSHE", "period": "weekly"}, "period"),
     ("data.history", {"security": "000001.XSHE", "frequency": 1}, "frequency"),

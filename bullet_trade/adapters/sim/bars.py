@@ -44,7 +44,7 @@ def empty_frame() -> pd.DataFrame:
 
 def to_frame(
     security: Security,
-    times: np.ndarray,
+    times: np.ndarray | pd.DatetimeIndex,
     bars: BarArrays,
     paused: np.ndarray,
     factor: np.ndarray | None = None,
@@ -60,7 +60,10 @@ def to_frame(
     data[:, 4] = bars.volume
     data[:, 5] = bars.money / 100.0
     data[:, 6] = paused
-    index = pd.DatetimeIndex(times.astype("datetime64[ns]"), name="time")
+    if isinstance(times, pd.DatetimeIndex):
+        index = times
+    else:
+        index = pd.DatetimeIndex(times.astype("datetime64[ns]"), name="time")
     frame: pd.DataFrame = pd.DataFrame(data, index=index, columns=_COLUMN_INDEX, copy=False)
     return frame
 
@@ -114,6 +117,22 @@ def _today_row(state: DayState) -> BarArrays | None:
     return None
 
 
+def _today(
+    market: SimMarket, security: Security, moment: MarketMoment, end: date
+) -> tuple[int, BarArrays | None, bool]:
+    """(today's index, today's daily row so far or ``None``, paused) for a daily query ending
+    on ``end``. Minute bars are only built when today's row is needed and incomplete: a query
+    ending before today needs none, and a finished day's row is its daily bar."""
+    index = market.prices.day_index(moment.day)
+    if index is not None and end < moment.day:
+        return index, None, False
+    done = moment.bar >= BARS_PER_DAY - 1 and not market.is_suspended(security)
+    if index is not None and done and not market.prices.is_suspended(security, index):
+        return index, market.prices.day_bars(security, index, index), False
+    state = market.day_state(security, moment)
+    return state.index, _today_row(state), state.paused
+
+
 def _day_ns(d: date) -> np.int64:
     return np.datetime64(d, "ns").astype(np.int64)
 
@@ -141,27 +160,26 @@ def daily_history(
     """Daily bars in ``window = (start, end, count)`` (``count`` = last N up to ``end``),
     adjusted per ``fq``."""
     start, end, count = window
-    state = market.day_state(security, moment)
-    today = _today_row(state) if end >= moment.day else None
+    today_index, today, today_paused = _today(market, security, moment, end)
     last_day = min(end, moment.day)
     indices = market.prices.index_range(ORIGIN if count else start, last_day)
-    if today is None and indices and indices[-1] == state.index:
+    if today is None and indices and indices[-1] == today_index:
         indices = indices[:-1]
     if count:
         indices = indices[-count:]
     if not indices:
         return empty_frame()
-    full = indices[:-1] if today is not None and indices[-1] == state.index else indices
+    full = indices[:-1] if today is not None and indices[-1] == today_index else indices
     parts = [market.prices.day_bars(security, full[0], full[-1])] if full else []
     flags = market.prices.suspended_flags(security, indices[0], indices[-1])
     paused = flags.astype(np.int64)
     if len(full) < len(indices) and today is not None:
         parts.append(today)
-        paused[-1] = int(state.paused)
-    times = market.prices.day_ns(indices)
+        paused[-1] = int(today_paused)
+    times = market.prices.day_times(indices)
     bars = parts[0] if len(parts) == 1 else _concat(parts)
     days = np.arange(indices.start, indices.stop, dtype=np.int64)
-    factor = price_factors(market, security, days, state.index, fq)
+    factor = price_factors(market, security, days, today_index, fq)
     return to_frame(security, times, bars, paused, factor)
 
 

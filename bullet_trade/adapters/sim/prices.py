@@ -19,6 +19,7 @@ from collections import OrderedDict
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 
 from bullet_trade.adapters.sim.dividends import ExEvent
 from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
@@ -80,6 +81,7 @@ class PriceModel:
         self._ticks: OrderedDict[tuple[Security, int, int], TickArrays] = OrderedDict()
         self._st_change_index: int | None = None
         self._covered = ORIGIN - timedelta(days=1)
+        self._times: pd.DatetimeIndex | None = None
 
     # ------------------------------------------------------------------ days
 
@@ -96,6 +98,13 @@ class PriceModel:
     def day_ns(self, indices: range) -> np.ndarray:
         """Midnight of each trading day in ``indices`` as int64 nanoseconds."""
         return self._day_ns[indices.start : indices.stop]
+
+    def day_times(self, indices: range) -> pd.DatetimeIndex:
+        """Midnight of each trading day in ``indices`` as an index named ``time``."""
+        if self._times is None or len(self._times) != len(self._day_ns):
+            self._times = pd.DatetimeIndex(self._day_ns.astype("datetime64[ns]"), name="time")
+        times: pd.DatetimeIndex = self._times[indices.start : indices.stop]
+        return times
 
     def index_range(self, start: date, end: date) -> range:
         """Indices of the simulated trading days in ``[start, end]`` (may be empty)."""

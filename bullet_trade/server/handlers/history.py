@@ -42,6 +42,10 @@ from bullet_trade.wire.envelopes import dataframe_to_payload
 MAX_COUNT = 100_000  # bars per security
 MAX_SECURITIES = 1_000
 MAX_FIELDS = 64
+#: Bars one request may ask for across all its securities (count × codes, or the estimated
+#: trading days of a start/end range × bars per day × codes): bounds server memory and time.
+MAX_ROWS = 2_000_000
+_BARS_PER_DAY = {"1d": 1, "1m": 240, "5m": 48, "15m": 16, "30m": 8, "60m": 4}
 
 FREQUENCIES = {
     "daily": "1d",
@@ -90,7 +94,7 @@ def require_data(ctx: RequestContext) -> DataProvider:
     return data
 
 
-def parse_history(payload: dict[str, Any]) -> HistoryRequest:
+def parse_history(payload: dict[str, Any], now: datetime | None = None) -> HistoryRequest:
     """Validate a ``data.history`` payload.
 
     Raises:
@@ -108,7 +112,7 @@ def parse_history(payload: dict[str, Any]) -> HistoryRequest:
     end = opt_datetime(payload, "end", "end_date")
     if start is not None and end is not None and end < start:
         raise BadRequest("end is before start", field=pick(payload, "end", "end_date")[0])
-    return HistoryRequest(
+    request = HistoryRequest(
         securities=securities,
         multi=not isinstance(value, str),
         fields=_fields(payload),
@@ -120,6 +124,32 @@ def parse_history(payload: dict[str, Any]) -> HistoryRequest:
         count=opt_int(payload, "count", maximum=MAX_COUNT, nan_is_absent=True),
         fq=_fq(payload),
     )
+    _check_budget(request, payload, now)
+    return request
+
+
+def _check_budget(request: HistoryRequest, payload: dict[str, Any], now: datetime | None) -> None:
+    """Refuse requests that would produce more than :data:`MAX_ROWS` bars.
+
+    Raises:
+        BadRequest: field ``count`` (count × securities) or the start field (date range).
+    """
+    per_day = _BARS_PER_DAY.get(request.frequency, 240)
+    codes = len(request.securities)
+    if request.count is not None:
+        rows, field = request.count * codes, pick(payload, "count")[0]
+    elif request.start is not None:
+        end = request.end or now or request.start
+        trading_days = ((end - request.start).days + 1) * 5 // 7 + 1
+        rows, field = trading_days * per_day * codes, pick(payload, "start", "start_date")[0]
+    else:
+        return
+    if rows > MAX_ROWS:
+        raise BadRequest(
+            f"this request would return about {rows:,} bars (limit {MAX_ROWS:,}); narrow the "
+            "date range, lower count or ask for fewer securities",
+            field=field,
+        )
 
 
 def _frequency(payload: dict[str, Any]) -> str:
@@ -167,7 +197,7 @@ async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any
     result as the pandas path, which remains for everything else.
     """
     data = require_data(ctx)
-    request = parse_history(payload)
+    request = parse_history(payload, ctx.state.clock.now())
     ctx.log_fields["securities"] = len(request.securities)
     frames = await asyncio.gather(*(data.history(request.query(s)) for s in request.securities))
     fast = columnar.EXTENSION in ctx.session.extensions  # negotiated fast encoding

@@ -14,16 +14,17 @@ from bullet_trade.server.security import Security
 logger = logging.getLogger("bullet_trade.server.security")
 
 
-def admit(security: Security, writer: asyncio.StreamWriter, pending: int) -> bool:
+def admit(security: Security, writer: asyncio.StreamWriter, pending: list[str | None]) -> bool:
     """Decide whether a new connection may proceed to the handshake.
 
     * A peer outside the allowlist, or banned after failed handshakes, is closed at once
       (no frame, no read) and audited.
-    * When ``config.max_pending`` connections are already waiting in their handshake, the
-      peer gets ``SERVER_BUSY`` (no ``id``) and is closed.
+    * When ``config.max_pending`` connections are already waiting in their handshake, or
+      ``config.max_pending_per_ip`` of them come from this peer's address, the peer gets
+      ``SERVER_BUSY`` (no ``id``) and is closed.
 
     Args:
-        pending: connections of the server that have not completed their handshake yet.
+        pending: addresses of the connections that have not completed their handshake yet.
 
     Returns:
         True when the connection may proceed (then audited as ``accepted``).
@@ -36,16 +37,31 @@ def admit(security: Security, writer: asyncio.StreamWriter, pending: int) -> boo
         security.audit.record("connection", peer=peer, outcome="rejected", reason=refusal)
         writer.transport.abort()
         return False
-    limit = security.config.max_pending
-    if pending >= limit:
-        logger.warning("%s refused: %d connections are still in their handshake", peer, limit)
-        busy = ServerBusy(f"too many pending connections ({limit}); retry later (服务器繁忙)")
+    busy = _pending_refusal(security, host, pending)
+    if busy is not None:
+        logger.warning("%s refused: %s", peer, busy.message)
         with contextlib.suppress(Exception):
             writer.write(encode_message(error_reply(None, busy), 4096))
         writer.close()  # flushes the short error frame, then closes
         return False
     security.audit.record("connection", peer=peer, outcome="accepted")
     return True
+
+
+def _pending_refusal(
+    security: Security, host: str | None, pending: list[str | None]
+) -> ServerBusy | None:
+    config = security.config
+    if len(pending) >= config.max_pending:
+        return ServerBusy(
+            f"too many pending connections ({config.max_pending}); retry later (服务器繁忙)"
+        )
+    if host is not None and pending.count(host) >= config.max_pending_per_ip:
+        return ServerBusy(
+            f"too many pending connections from {host} ({config.max_pending_per_ip}); "
+            "retry later (服务器繁忙)"
+        )
+    return None
 
 
 def _peer(peername: object) -> str:
