@@ -20,10 +20,12 @@ Rules for implementations:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
 from bullet_trade.model.codes import Security
@@ -83,6 +85,75 @@ class DataProvider(Protocol):
 
         Returns a function that cancels this subscription.
         """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBatch:
+    """Bars of several :class:`HistoryQuery` at once, as plain numpy arrays (no DataFrame).
+
+    The bars of every query are stored back to back, in query order:
+
+    Attributes:
+        lengths: int64, one entry per query: its number of bars (they sum to ``len(times)``).
+        times: naive ``datetime64`` (unit ``s``, ``ms``, ``us`` or ``ns``), each query's
+            bars ascending; the same instants as the ``DatetimeIndex`` :meth:`DataProvider.
+            history` returns (bar end time, midnight for daily bars). An ``int64`` array is
+            taken as nanoseconds and viewed as ``datetime64[ns]``.
+        columns: column name → float64 array aligned with ``times``; the names and their
+            order are those of :meth:`DataProvider.history`'s frame (``open, close, high,
+            low, volume, money``, then ``paused`` when known), the same for every query.
+
+    Raises:
+        ValueError: (on construction) arrays of the wrong kind or length.
+    """
+
+    lengths: np.ndarray[Any, Any]
+    times: np.ndarray[Any, Any]
+    columns: Mapping[str, np.ndarray[Any, Any]]
+
+    def __post_init__(self) -> None:
+        times = self.times
+        if times.dtype.kind == "i":
+            times = times.astype(np.int64, copy=False).view("datetime64[ns]")
+            object.__setattr__(self, "times", times)
+        if times.ndim != 1 or times.dtype.kind != "M":
+            raise ValueError(f"times must be a 1-d datetime64 array, got {times.dtype}")
+        lengths = np.asarray(self.lengths, dtype=np.int64)
+        object.__setattr__(self, "lengths", lengths)
+        if lengths.ndim != 1 or int(lengths.sum()) != len(times) or (lengths < 0).any():
+            raise ValueError("lengths must be one non-negative count per query, summing to "
+                             "len(times)")
+        for name, values in self.columns.items():
+            if values.dtype != np.float64 or values.shape != times.shape:
+                raise ValueError(f"column {name!r} must be float64 with one value per time")
+
+    def frames(self) -> list[pd.DataFrame]:
+        """One :meth:`DataProvider.history`-shaped frame per query (the general path)."""
+        out = []
+        stops = np.cumsum(self.lengths)
+        for stop, length in zip(stops.tolist(), self.lengths.tolist(), strict=True):
+            part = slice(stop - length, stop)
+            index = pd.DatetimeIndex(self.times[part], name="time")
+            data = {name: values[part] for name, values in self.columns.items()}
+            out.append(pd.DataFrame(data, index=index, columns=list(self.columns)))
+        return out
+
+
+@runtime_checkable
+class BatchHistoryProvider(Protocol):
+    """Optional capability of a :class:`DataProvider`: bars of many securities in one call.
+
+    A provider that can fetch many codes at once (xtdata's ``get_market_data_ex`` takes a
+    stock list) or build bars as arrays implements it; the server's ``data.history`` then
+    skips the per-security DataFrames. Providers without native support may implement it
+    with :func:`bullet_trade.adapters.batch.history_batch_via_frames`. Callers check it with
+    ``isinstance(provider, BatchHistoryProvider)`` and otherwise call ``history`` per query.
+    """
+
+    async def history_batch(self, queries: Sequence[HistoryQuery]) -> HistoryBatch:
+        """The bars of every query (same content as :meth:`DataProvider.history` for each,
+        in ``queries`` order). Raises what ``history`` raises for an invalid query."""
         ...
 
 

@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from bullet_trade.model.codes import Exchange, Security
 
@@ -30,8 +31,9 @@ _SH_BOND_PREFIXES = ("110", "111", "113", "118")
 _SZ_BOND_PREFIXES = ("123", "127", "128")
 
 
+@lru_cache(maxsize=65536)
 def board_of(security: Security) -> Board:
-    """Classify a code by exchange and prefix."""
+    """Classify a code by exchange and prefix (memoised: a hot path of the simulator)."""
     s = security.symbol
     if security.exchange is Exchange.BJ:
         return Board.INDEX if s.startswith("899") else Board.BSE

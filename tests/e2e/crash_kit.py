@@ -23,8 +23,8 @@ READY_DEADLINE = 30.0
 
 
 class ServerProcess:
-    """``python -m bullet_trade server`` on ``runtime`` (simulated broker, durable by default,
-    order rate guard off); each :meth:`start` is a new process on a fresh port."""
+    """``python -m bullet_trade server`` on ``runtime`` (simulated broker, durable by default;
+    rate limits off); each :meth:`start` is a new process on a fresh port."""
 
     def __init__(self, runtime: Path) -> None:
         self.runtime = runtime
@@ -43,7 +43,8 @@ class ServerProcess:
                 sys.executable, "-m", "bullet_trade", "server", "--listen", "127.0.0.1",
                 "--port", "0", "--token", TOKEN, "--runtime-dir", str(self.runtime),
                 "--ready-file", str(self.ready), "--sim-clock", "always-open",
-                "--order-rate-limit", "0", "--no-access-log",
+                "--order-rate-limit", "0", "--rate-limit", "0", "--no-access-log",
+                "--sim-cash", "1000000000",
                 stdout=log, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
         self.starts += 1

@@ -40,6 +40,7 @@ from bullet_trade.errors import (
     BackendUnavailable,
     ConnectionLost,
     OrderRejected,
+    RateLimited,
     RequestTimeout,
     SubmitUnknown,
 )
@@ -53,6 +54,7 @@ ORDERS = 500
 KILLS = 4
 WORKERS = 8
 MAX_PAUSE = 0.008  # seconds before each order
+MAX_KEYS = 5  # a logical order settled as not_submitted this often means a broken broker
 SECURITIES = ("000001.XSHE", "600000.XSHG", "000002.XSHE", "600036.XSHG", "601318.XSHG")
 #: Failures after which the outcome of a placement is unknown (retry with the same key).
 UNKNOWN = (ConnectionLost, SubmitUnknown, RequestTimeout, BackendUnavailable)
@@ -78,7 +80,7 @@ class Run:
                 return item
         for item in self.ledger:
             if not item.keys:
-                item.keys.append(f"crash-{item.index}-a")
+                item.keys.append(f"crash-{item.index}-0")
                 return item
         return None
 
@@ -90,6 +92,8 @@ class Run:
             item.busy = True
             try:
                 await asyncio.sleep(self.rng.uniform(0, MAX_PAUSE))
+                if self.dead:  # checked with no await before the send: see _serve_once
+                    return
                 await self.place(broker, item)
             finally:
                 item.busy = False
@@ -100,12 +104,16 @@ class Run:
         except UNKNOWN:
             item.unknown_retries += 1
             self.dead = self.dead or (self.kill_after is not None and self.kill_now.is_set())
-            if self.kill_after is None:
-                await asyncio.sleep(0.05)  # last run: a definite answer comes after reconcile
+            if not self.dead:  # e.g. the last run: a definite answer comes after reconcile
+                await asyncio.sleep(0.05)
+            return
+        except RateLimited as exc:  # refused before anything was journaled: same key later
+            await asyncio.sleep(exc.retry_after or 0.05)
             return
         except OrderRejected as exc:
             assert exc.reason == "not_submitted", f"{item.key}: unexpected rejection {exc!r}"
-            item.keys.append(f"crash-{item.index}-{chr(ord('a') + len(item.keys))}")
+            assert len(item.keys) < MAX_KEYS, f"{item}: never reaches the broker"
+            item.keys.append(f"crash-{item.index}-{len(item.keys)}")
             return
         item.order_id, item.status = str(reply["order_id"]), str(reply.get("status"))
         self.placed += 1
@@ -122,10 +130,15 @@ async def _serve_once(server: ServerProcess, run: Run, deadline: float) -> None:
     workers = asyncio.gather(*(run.worker(broker) for _ in range(WORKERS)))
     try:
         if run.kill_after is not None:
-            await asyncio.wait_for(run.kill_now.wait(), deadline)
+            kill_due = asyncio.ensure_future(run.kill_now.wait())
+            await asyncio.wait({kill_due, workers}, timeout=deadline,
+                               return_when=asyncio.FIRST_COMPLETED)
+            kill_due.cancel()
+            assert run.kill_now.is_set(), workers.exception() if workers.done() else "no kill"
             await asyncio.sleep(run.rng.uniform(0, 0.02))  # a random moment mid-stream
-            run.dead = True
+            run.dead = True  # no new sends from here: none can meet a dead link and back off
             await server.kill()
+            await conn.close()  # what was in flight fails at once: its outcome is unknown
         await asyncio.wait_for(workers, deadline)
         if run.kill_after is None:
             await _check_statuses(broker, run.ledger)

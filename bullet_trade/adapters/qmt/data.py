@@ -5,7 +5,9 @@ Every xtdata call goes through one :class:`~.worker.XtWorker` (xtdata is not thr
 off the event loop and with a timeout; while one call is hung inside the SDK, market data
 requests fail fast with ``BackendUnavailable`` (the worker's trade-off). History is
 local-first in xtquant, so a ``download_history_data`` for the code and period precedes the
-first read of each trading day (never a subscription). ``fq`` maps to ``dividend_type``:
+first read of each trading day (never a subscription); ``history_batch`` reads many codes
+with one ``get_market_data_ex`` call (after one ``download_history_data2`` for the codes not
+yet downloaded, when the SDK has it). ``fq`` maps to ``dividend_type``:
 ``pre`` → ``front_ratio``, ``post`` → ``back_ratio``, ``none`` → ``none``. Quote
 subscriptions are reference counted per code: one ``subscribe_quote`` for any number of
 listeners, ``unsubscribe_quote`` when the last one leaves.
@@ -15,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from bullet_trade.adapters.contracts import QuoteListener
-from bullet_trade.adapters.qmt import convert
+from bullet_trade.adapters.batch import concat_batches, take_queries
+from bullet_trade.adapters.contracts import HistoryBatch, QuoteListener
+from bullet_trade.adapters.qmt import convert, history_batch
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
 from bullet_trade.adapters.qmt.worker import XtWorker
 from bullet_trade.errors import BackendUnavailable, BadRequest
@@ -151,6 +155,57 @@ class QmtDataAdapter:
         if query.count is not None:
             frame = frame.iloc[-query.count:]
         return frame
+
+    async def history_batch(self, queries: Sequence[HistoryQuery]) -> HistoryBatch:
+        """Bars of many queries (the optional ``BatchHistoryProvider`` capability): one
+        ``get_market_data_ex`` call per distinct (period, window, ``fq``) for all its codes.
+
+        Same bars as :meth:`history` for each query, in ``queries`` order; raises what
+        :meth:`history` raises for an invalid query (before any SDK call).
+        """
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, query in enumerate(queries):
+            key = (_check(query), query.start, query.end, query.count, query.fq)
+            groups.setdefault(key, []).append(i)
+        parts, order = [], []
+        for (period, *_), positions in groups.items():
+            parts.append(await self._history_group(period, [queries[i] for i in positions]))
+            order.extend(positions)
+        batch = concat_batches(parts) if parts else history_batch.daily_batch([], None)
+        if order != sorted(order):
+            batch = take_queries(batch, np.argsort(order).tolist())
+        return batch
+
+    async def _history_group(self, period: str, queries: list[HistoryQuery]) -> HistoryBatch:
+        """Queries that differ only in their security: one xtdata read for all codes."""
+        first, daily = queries[0], period == "1d"
+        codes = [parse_security(q.security).qmt for q in queries]
+        unique = list(dict.fromkeys(codes))
+        await self._ensure_downloaded_many(unique, period)
+        count = -1 if first.count is None else first.count + (0 if daily else 1)
+        result = await self._call(
+            "get_market_data_ex", [], unique, period=period,
+            start_time=_stamp(first.start, daily), end_time=_stamp(first.end, daily),
+            count=count, dividend_type=DIVIDEND[first.fq], fill_data=True,
+        )
+        frames = [(result or {}).get(code) for code in codes]
+        build = history_batch.daily_batch if daily else history_batch.minute_batch
+        return build(frames, first.count)
+
+    async def _ensure_downloaded_many(self, codes: list[str], period: str) -> None:
+        """Download the codes not yet downloaded today: one ``download_history_data2`` call
+        when the SDK has it, else one ``download_history_data`` per code."""
+        today = self._clock.now().date()
+        missing = [c for c in codes if (c, period, today) not in self._downloaded]
+        if len(missing) > 1 and hasattr(self.xtdata, "download_history_data2"):
+            await self._worker.call(
+                self.xtdata.download_history_data2, missing, period, "", "",
+                timeout=self._download_timeout,
+            )
+            self._downloaded.update((c, period, today) for c in missing)
+            return
+        for code in missing:
+            await self._ensure_downloaded(code, period)
 
     async def _ensure_downloaded(self, code: str, period: str) -> None:
         key = (code, period, self._clock.now().date())

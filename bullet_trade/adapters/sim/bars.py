@@ -45,26 +45,31 @@ def empty_frame() -> pd.DataFrame:
 def to_frame(
     security: Security,
     times: np.ndarray | pd.DatetimeIndex,
-    bars: BarArrays,
+    bars: BarArrays | list[BarArrays],
     paused: np.ndarray,
     factor: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Build the contract's DataFrame from tick/cent arrays (``factor``: price factor per
-    row, ``None`` for raw prices)."""
+    """Build the contract's DataFrame from tick/cent arrays (``bars``: one series or
+    consecutive parts of it; ``factor``: price factor per row, ``None`` for raw prices)."""
     tick, decimals = tick_size(security), price_decimals(security)
-    prices = np.stack((bars.open, bars.close, bars.high, bars.low)).astype(np.float64) * tick
-    if factor is not None:
-        prices *= factor
-    data = np.empty((len(times), len(COLUMNS)), dtype=np.float64)
-    data[:, :4] = np.round(prices, decimals).T
-    data[:, 4] = bars.volume
-    data[:, 5] = bars.money / 100.0
-    data[:, 6] = paused
+    block = np.empty((len(COLUMNS), len(times)), dtype=np.float64)  # one row per column
+    row = 0
+    for part in bars if isinstance(bars, list) else [bars]:
+        end = row + np.size(part.close)
+        for i, values in enumerate((part.open, part.close, part.high, part.low, part.volume,
+                                    part.money)):
+            block[i, row:end] = values
+        row = end
+    prices = block[:4]
+    prices *= tick if factor is None else factor * tick
+    np.round(prices, decimals, out=prices)
+    block[5] /= 100.0
+    block[6] = paused
     if isinstance(times, pd.DatetimeIndex):
         index = times
     else:
         index = pd.DatetimeIndex(times.astype("datetime64[ns]"), name="time")
-    frame: pd.DataFrame = pd.DataFrame(data, index=index, columns=_COLUMN_INDEX, copy=False)
+    frame: pd.DataFrame = pd.DataFrame(block.T, index=index, columns=_COLUMN_INDEX, copy=False)
     return frame
 
 
@@ -103,13 +108,7 @@ def _concat(parts: list[BarArrays]) -> BarArrays:
 def _today_row(state: DayState) -> BarArrays | None:
     """Today's daily bar so far, a flat paused row, or ``None`` before the first bar."""
     if state.bars is not None:
-        agg = state.bars.aggregate()
-        return BarArrays(
-            *(
-                np.atleast_1d(a)
-                for a in (agg.open, agg.high, agg.low, agg.close, agg.volume, agg.money)
-            )
-        )
+        return state.bars.aggregate()  # 0-d arrays: one row
     if state.paused:
         flat = np.array([state.pre_close], dtype=np.int64)
         zero = np.zeros(1, dtype=np.int64)
@@ -177,10 +176,9 @@ def daily_history(
         parts.append(today)
         paused[-1] = int(today_paused)
     times = market.prices.day_times(indices)
-    bars = parts[0] if len(parts) == 1 else _concat(parts)
     days = np.arange(indices.start, indices.stop, dtype=np.int64)
     factor = price_factors(market, security, days, today_index, fq)
-    return to_frame(security, times, bars, paused, factor)
+    return to_frame(security, times, parts, paused, factor)
 
 
 def _minute_day(

@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from bullet_trade.adapters.sim.intraday import BARS_PER_DAY, BarArrays, IntArray
-from bullet_trade.adapters.sim.universe import Profile
+from bullet_trade.adapters.sim.intraday import BARS_PER_DAY, BarArrays, FloatArray, IntArray
 
 _GAP = 0.35  # opening gap volatility, as a share of the daily sigma
 _WICK = 0.45  # high/low excursion beyond open/close, as a share of the daily sigma
+_LOGISTIC = np.sqrt(3.0) / np.pi  # logistic scale with unit variance
 
 
 def daily_bars(
     rng: np.random.Generator,
     frame: tuple[IntArray, IntArray, IntArray, IntArray],
     halted: np.ndarray,
-    profile: Profile,
+    scale: tuple[float | FloatArray, float | FloatArray],
     tick: float,
 ) -> BarArrays:
-    """Daily bars of a block of days.
+    """Daily bars of a block of days (arrays of any shape, e.g. cohort rows × days).
 
     Args:
         rng: the block's generator.
         frame: (previous close, close, low limit, high limit) per day, in ticks.
         halted: scheduled suspension days.
-        profile: the code's statistical profile.
+        scale: (daily sigma, typical daily money in CNY) of the code(s): floats, or arrays
+            broadcasting against the frame (one row per code of a cohort).
         tick: tick size in CNY (for volume and money).
 
     Guarantees: open, high, low within the limits; ``low ≤ min(open, close)`` and
@@ -38,22 +39,20 @@ def daily_bars(
     money in integer cents. A suspended day is flat at its previous close with no volume.
     """
     pre, close, low_limit, high_limit = frame
-    n = len(close)
-    draws = rng.standard_normal((3, n))
-    day_open = np.clip(np.rint(pre * np.exp(draws[0] * (_GAP * profile.sigma))), low_limit,
-                       high_limit).astype(np.int64)
+    sigma, daily_money = scale
+    u = rng.random((4, *close.shape))
+    z = np.log(u / (1.0 - u)) * _LOGISTIC  # unit-variance logistic draws (cheap, fat-tailed)
+    day_open = np.rint(pre * np.exp(z[0] * (_GAP * sigma)))
+    day_open = np.clip(day_open, low_limit, high_limit).astype(np.int64)
     top = np.maximum(day_open, close)
     bottom = np.minimum(day_open, close)
-    wick = _WICK * profile.sigma
-    high = np.clip(np.rint(top * np.exp(np.abs(draws[1]) * wick)), top, high_limit)
-    low = np.clip(np.rint(bottom * np.exp(-np.abs(draws[2]) * wick)), low_limit, bottom)
-    shares = profile.daily_money / (close * tick) * rng.lognormal(0.0, 0.3, n)
-    lots = np.maximum(np.rint(shares / 100.0), BARS_PER_DAY)
-    volume = (lots * 100).astype(np.int64)
-    typical = (day_open + high + low + close) / 4.0
-    money = np.rint(volume * typical * (tick * 100.0)).astype(np.int64)
-    bars = BarArrays(day_open, high.astype(np.int64), low.astype(np.int64),
-                     close.astype(np.int64), volume, money)
+    stretch = np.exp(np.abs(z[1:3]) * (_WICK * sigma))  # ≥ 1: away from the body
+    high = np.minimum(np.rint(top * stretch[0]).astype(np.int64), high_limit)
+    low = np.maximum(np.rint(bottom / stretch[1]).astype(np.int64), low_limit)
+    lots = (daily_money / (100.0 * tick)) * np.exp(0.3 * z[3]) / close
+    volume = np.maximum(np.rint(lots), BARS_PER_DAY).astype(np.int64) * 100
+    money = np.rint(volume * (day_open + high + low + close) * (tick * 25.0)).astype(np.int64)
+    bars = BarArrays(day_open, high, low, np.asarray(close, dtype=np.int64), volume, money)
     if halted.any():
         for prices in (bars.open, bars.high, bars.low, bars.close):
             prices[halted] = pre[halted]

@@ -1,7 +1,7 @@
 """Ex-dividend events of the simulated exchange and the price adjustment they imply.
 
 Events are deterministic per ``(seed, code, year)``: they are drawn from the year's generator
-(see :mod:`.stretch`) before its price path, so a year's event never depends on other years.
+(see :mod:`.stretch`) before the price paths, so a year's event never depends on other years.
 
 * Stocks: about one event a year (chance :data:`STOCK_EVENT_CHANCE`): a cash dividend per share
   (a 0.3 %–4 % yield on the year's anchor price) and, sometimes, bonus shares per 10.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +34,6 @@ FUND_EVENT_CHANCE = 0.08
 _BONUS_CHANCE = 0.15
 _BONUS_CHOICES = (2, 3, 4, 5, 10)
 MILLS_PER_CNY = 1000
-
-_N = TypeVar("_N", int, npt.NDArray[np.int64])
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +77,13 @@ def has_events(security: Security) -> bool:
 
 
 def draw_event(
-    rng: np.random.Generator, security: Security, anchor: int, days: int, mills_per_tick: int
+    u: npt.NDArray[np.float64], security: Security, anchor: int, days: int, mills_per_tick: int
 ) -> EventDraw | None:
-    """The year's event of ``security`` (or ``None``), drawn from the year's generator.
+    """The year's event of ``security`` (or ``None``) from five uniform draws ``u``.
 
     ``anchor`` is the year's anchor price in ticks; the ex-date falls between the first quarter
-    and the middle of the year's ``days`` trading days (so never near the year's end). Always
-    consumes the same number of draws, whatever the outcome.
+    and the middle of the year's ``days`` trading days (so never near the year's end).
     """
-    u = rng.random(5)
     if not has_events(security) or days < 8:
         return None
     fund = board_of(security) is Board.FUND
@@ -103,15 +98,17 @@ def draw_event(
     return EventDraw(offset, cash, bonus)
 
 
-def adjusted_pre(prev: _N, cash: int, bonus: int, mills_per_tick: int) -> _N:
+def adjusted_pre(
+    prev: npt.NDArray[np.int64],
+    cash: int | npt.NDArray[np.int64],
+    bonus: int | npt.NDArray[np.int64],
+    mills_per_tick: int,
+) -> npt.NDArray[np.int64]:
     """Reference previous close (ticks) of an ex-date: ``(prev - cash) / (1 + bonus/10)``
-    rounded half up to the tick, at least one tick. Works on ints and int64 arrays."""
+    rounded half up to the tick, at least one tick (element-wise)."""
     num = (prev * mills_per_tick - cash) * 10
     den = (10 + bonus) * mills_per_tick
-    adj = (2 * num + den) // (2 * den)
-    if isinstance(adj, np.ndarray):
-        return np.maximum(adj, 1)
-    return max(int(adj), 1)
+    return np.asarray(np.maximum((2 * num + den) // (2 * den), 1), dtype=np.int64)
 
 
 def factors(

@@ -66,25 +66,29 @@ _PROFILE = _volume_profile()
 _STEPS = np.arange(1, BARS_PER_DAY + 1, dtype=np.float64)
 
 
+_LOGISTIC = np.sqrt(3.0) / np.pi  # logistic scale with unit variance
+
+
 def allocate(total: int, weights: FloatArray) -> IntArray:
-    """Split the non-negative integer ``total`` proportionally to ``weights`` (largest
-    remainder): the parts are non-negative integers summing exactly to ``total``."""
-    share = weights / weights.sum() * total
-    parts = np.floor(share).astype(np.int64)
-    rest = total - int(parts.sum())
-    if rest > 0:
-        parts[np.argsort(parts - share, kind="stable")[:rest]] += 1
-    return np.asarray(parts, dtype=np.int64)
+    """Split the non-negative integer ``total`` proportionally to ``weights`` (cumulative
+    rounding: part ``i`` is the rounded running share up to ``i`` minus the one before it):
+    the parts are non-negative integers summing exactly to ``total``, each within one unit of
+    its exact share."""
+    running = np.rint(np.cumsum(weights) * (total / float(weights.sum()))).astype(np.int64)
+    running[-1] = total
+    running[1:] -= running[:-1].copy()
+    return running
 
 
-def _closes(rng: np.random.Generator, day: BarArrays, limits: tuple[int, int],
-            sigma: float) -> IntArray:
-    """Minute closes: a bridge from open to close touching the day's high and low."""
+def _closes(z: FloatArray, seal: float, day: BarArrays, limits: tuple[int, int]) -> IntArray:
+    """Minute closes: a bridge from open to close touching the day's high and low, driven by
+    the 240 draws ``z``; a day closing at a limit seals there from minute ``seal`` (a uniform
+    draw) of the day's last three quarters on."""
     o, h, lo, c = int(day.open), int(day.high), int(day.low), int(day.close)
     end = BARS_PER_DAY
     if c in limits and c != o:  # seal at the limit from a drawn minute on
-        end = int(rng.integers(BARS_PER_DAY // 4, BARS_PER_DAY))
-    walk = np.cumsum(rng.standard_normal(end))
+        end = BARS_PER_DAY // 4 + int(seal * (BARS_PER_DAY - BARS_PER_DAY // 4))
+    walk = np.cumsum(z[:end])
     frac = _STEPS[:end] / end
     bridge = walk - frac * walk[-1]
     line = o + (c - o) * frac
@@ -112,9 +116,13 @@ def minute_bars(
         flat = np.full(BARS_PER_DAY, int(day.close), dtype=np.int64)
         zero = np.zeros(BARS_PER_DAY, dtype=np.int64)
         return BarArrays(flat, flat.copy(), flat.copy(), flat.copy(), zero, zero.copy())
-    close = _closes(rng, day, limits, sigma)
-    open_ = np.concatenate(([int(day.open)], close[:-1])).astype(np.int64)
-    wicks = np.abs(rng.standard_normal((3, BARS_PER_DAY)))
+    u = rng.random(4 * BARS_PER_DAY + 1)
+    z = np.log(u[:-1] / (1.0 - u[:-1])).reshape(4, BARS_PER_DAY)  # logistic: cheap, fat-tailed
+    close = _closes(z[0], float(u[-1]), day, limits)
+    open_ = np.empty(BARS_PER_DAY, dtype=np.int64)
+    open_[0] = int(day.open)
+    open_[1:] = close[:-1]
+    wicks = np.abs(z[1:]) * _LOGISTIC
     scale = 0.3 * sigma / np.sqrt(BARS_PER_DAY)
     top, bottom = np.maximum(open_, close), np.minimum(open_, close)
     high = np.minimum(top + np.rint(wicks[0] * scale * top), int(day.high)).astype(np.int64)

@@ -1,9 +1,10 @@
 """Daily close paths of the simulated exchange, generated with vectorised numpy.
 
-A path is made of yearly stretches (:mod:`.stretch`). Each stretch is generated alone, from
-one generator seeded by ``(seed, code, year)``: it starts at the year's anchor close and ends
-EXACTLY on the next year's anchor (a cheap series, see :func:`anchor`), so generating one year
-never needs the years before it, and stretches join without breaking the limits.
+A path is made of yearly stretches (:mod:`.stretch`). The stretches of one year are generated
+for a COHORT of codes at once (rows of 2-D arrays; a cohort is a pure function of the code, so
+each code's data still depends only on ``(seed, code, year)``). A stretch starts at the year's
+anchor close and ends EXACTLY on the next year's anchor (:func:`anchor`, a cheap series), so
+generating one year never needs the years before it, and stretches join within the limits.
 
 Model (log price in ticks): a mean-reverting random walk (AR(1) towards the profile level,
 computed in closed form), plus rare jumps larger than the price limit, plus the ex-dividend
@@ -11,7 +12,7 @@ drop on the ex-date; the walk is bent linearly so it ends on the next anchor. Ea
 return is clamped to the limit band; a clamped day closes EXACTLY at its limit price. The
 integer closes are then settled (:func:`settle`) so that every close obeys the exchange rule
 relative to the previous integer close (on an ex-date: the adjusted previous close), and the
-last :data:`LANDING` days are steered onto the target (:func:`land`).
+last :data:`LANDING` days are steered onto the target (:func:`land_rows`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bullet_trade.adapters.sim.dividends import EventDraw, adjusted_pre
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Flags = tuple[BoolArray, BoolArray, BoolArray]  # (up, down, halted)
 
 MAX_DAYS = 400  # most trading days a stretch (a calendar year) can have
 LANDING = 10  # last days of a stretch steered onto the target (no limit/halt flags there)
@@ -34,11 +36,12 @@ REVERSION = 0.02  # daily pull of the log price towards the profile level
 _JUMP = 1.05  # a jump day's extra return, as a multiple of the limit ratio (so it clamps)
 _MARGIN_TICKS = 2.5  # safety band inside the limits for non-limit days (rounding headroom)
 _CAP = 10**12  # bound of the landing band (ticks)
+_LOGISTIC = math.sqrt(3.0) / math.pi  # logistic scale with unit variance
 
 
 @dataclass(frozen=True, slots=True)
 class PathSpec:
-    """What one code's path needs besides the random draws.
+    """What a cohort's paths need besides the random draws (one value per row).
 
     Attributes:
         level: long-run level in ticks.
@@ -48,21 +51,22 @@ class PathSpec:
         suspend_prob: chance per day of a scheduled suspension (0: never).
     """
 
-    level: float
-    sigma: float
-    jump_prob: float
-    jump_size: float
-    suspend_prob: float
+    level: FloatArray
+    sigma: FloatArray
+    jump_prob: FloatArray
+    jump_size: FloatArray
+    suspend_prob: FloatArray
 
-    def spread(self) -> float:
-        """Stationary standard deviation of the log price around the level."""
-        var = self.sigma**2 + self.jump_prob * (_JUMP * self.jump_size) ** 2
-        return math.sqrt(var / (1.0 - (1.0 - REVERSION) ** 2))
+
+def spread(sigma: float, jump_prob: float, jump_size: float) -> float:
+    """Stationary standard deviation of the log price around the level."""
+    var = sigma**2 + jump_prob * (_JUMP * jump_size) ** 2
+    return math.sqrt(var / (1.0 - (1.0 - REVERSION) ** 2))
 
 
 @dataclass(frozen=True, slots=True)
 class Ex:
-    """An ex-date inside a stretch: position, the event, mills of CNY per tick."""
+    """An ex-date inside one stretch: position, the event, mills of CNY per tick."""
 
     pos: int
     event: EventDraw
@@ -73,19 +77,35 @@ class Ex:
 
 
 @dataclass(frozen=True, slots=True)
-class PathBlock:
-    """One stretch of a path: closes in ticks, scheduled suspension days."""
+class ExDates:
+    """The ex-dates of a cohort as FLAT positions into its (rows × days) arrays, ascending,
+    with each event's cash (mills per share) and bonus (shares per 10)."""
 
-    closes: IntArray
-    suspended: BoolArray
+    pos: IntArray
+    cash: IntArray
+    bonus: IntArray
+    mills_per_tick: int
+
+    def adjust(self, at: IntArray, prev: IntArray) -> IntArray:
+        """``prev`` with the previous closes of the ex-dates among flat positions ``at``
+        replaced by their adjusted reference prices."""
+        if not self.pos.size:
+            return prev
+        k = np.minimum(np.searchsorted(self.pos, at), self.pos.size - 1)
+        hit = self.pos[k] == at
+        if hit.any():
+            prev = prev.copy()
+            prev[hit] = adjusted_pre(prev[hit], self.cash[k[hit]], self.bonus[k[hit]],
+                                     self.mills_per_tick)
+        return prev
 
 
-def anchor(spec: PathSpec, z: float) -> int:
-    """Anchor close (ticks) for a standard normal draw ``z`` (clipped to ±3): the level
-    times ``exp(spread × z)``; one year apart the AR(1) path has all but forgotten its start,
-    so independent draws per year are faithful to the model."""
+def anchor(level: float, scale: float, z: float) -> int:
+    """Anchor close (ticks) for a standard normal draw ``z`` (clipped to ±3): ``level`` times
+    ``exp(scale × z)``; one year apart the AR(1) path has all but forgotten its start, so
+    independent draws per year are faithful to the model."""
     z = max(-3.0, min(3.0, z))
-    return max(round(spec.level * math.exp(spec.spread() * z)), 1)
+    return max(round(level * math.exp(scale * z)), 1)
 
 
 def limit_bounds(pre: IntArray, pct: IntArray) -> tuple[IntArray, IntArray]:
@@ -98,32 +118,34 @@ def limit_bounds(pre: IntArray, pct: IntArray) -> tuple[IntArray, IntArray]:
 
 def settle(
     cand: IntArray,
-    flags: tuple[BoolArray, BoolArray, BoolArray],
+    flags: Flags,
     pct: IntArray,
-    origin: int,
+    origin: IntArray,
     todo: IntArray | None = None,
-    ex: Ex | None = None,
+    ex: ExDates | None = None,
 ) -> IntArray:
     """Integer closes obeying the sequential rule, from candidate closes.
 
-    Rule per day ``t`` (``p`` = close of ``t-1``, ``origin`` for the first day, replaced by
-    ``ex.pre(p)`` on the ex-date); ``flags = (up, down, halted)``: halted days close at ``p``;
-    ``up``/``down`` days at the high/low limit of ``p``; other days at the candidate clipped
-    into the limits of ``p``. The result equals a day-by-day loop, but only positions whose
-    predecessor changed are recomputed after the first pass. ``todo`` lists the positions that
-    may break the rule as candidates (default: all); the caller vouches that every other
-    candidate already obeys it relative to the previous candidate.
+    All arrays are flat (rows of ``len(cand) // len(origin)`` days, one row per origin).
+    Rule per day ``t`` of a row (``p`` = close of ``t-1``, the row's origin for its first
+    day, replaced by the adjusted reference price on an ex-date); ``flags = (up, down,
+    halted)``: halted days close at ``p``; ``up``/``down`` days at the high/low limit of
+    ``p``; other days at the candidate clipped into the limits of ``p``. The result equals a
+    day-by-day loop, but only positions whose predecessor changed are recomputed after the
+    first pass. ``todo`` lists the positions that may break the rule as candidates (default:
+    all); the caller vouches that every other candidate already obeys it relative to the
+    previous candidate.
     """
     up, down, halted = flags
+    width = len(cand) // len(origin)
     closes = cand.copy()
-    if todo is None:
-        todo = np.arange(len(cand))
+    todo = np.arange(len(cand)) if todo is None else todo
     while todo.size:
         prev = closes[todo - 1]
-        prev[todo == 0] = origin
+        head = todo % width == 0
+        prev[head] = origin[todo[head] // width]
         if ex is not None:
-            at = todo == ex.pos
-            prev[at] = ex.pre(prev[at])
+            prev = ex.adjust(todo, prev)
         low, high = limit_bounds(prev, pct[todo])
         new = np.clip(cand[todo], low, high)
         new = np.where(up[todo], high, np.where(down[todo], low, new))
@@ -131,144 +153,133 @@ def settle(
         changed = todo[new != closes[todo]]
         closes[todo] = new
         todo = changed + 1
-        todo = todo[todo < len(cand)]
+        todo = todo[(todo < len(cand)) & (todo % width != 0)]
     return np.asarray(closes, dtype=np.int64)
 
 
-def reach_band(pct: list[int], target: int) -> list[tuple[int, int]]:
-    """``band[i]`` = the closes of day ``i`` from which ``target`` can still be reached on
-    the last day (plain limit days, no ex-date): the last band is ``(target, target)``."""
-    lo, hi = target, target
-    band = [(lo, hi)]
-    for p in reversed(pct[1:]):
-        lo = max(-(-(100 * lo - 50) // (100 + p)), 1)  # least close whose high limit ≥ lo
-        hi = min((100 * hi + 49) // (100 - p), _CAP)  # greatest close whose low limit ≤ hi
-        band.append((lo, hi))
-    band.reverse()
-    return band
+def reach_band(pct: IntArray, target: IntArray) -> tuple[IntArray, IntArray]:
+    """Per row, the closes of each day (columns of ``pct``) from which the row's ``target``
+    can still be reached on the last day (plain limit days, no ex-date): ``(lo, hi)`` arrays
+    shaped like ``pct``, the last column being ``target``."""
+    lo = np.empty_like(pct)
+    hi = np.empty_like(pct)
+    lo[:, -1] = hi[:, -1] = target
+    for j in range(pct.shape[1] - 1, 0, -1):
+        p = pct[:, j]
+        lo[:, j - 1] = np.maximum(-((50 - 100 * lo[:, j]) // (100 + p)), 1)  # least with high ≥ lo
+        hi[:, j - 1] = np.minimum((100 * hi[:, j] + 49) // (100 - p), _CAP)  # greatest low ≤ hi
+    return lo, hi
 
 
-def land(closes: IntArray, cand: IntArray, pct: IntArray, first: int, target: int) -> bool:
-    """Re-settle days ``first..`` in place so the last close is ``target``: each close is the
-    candidate clipped into its limits AND into the band that can still reach ``target``.
-
-    Returns ``False`` (``closes`` untouched) when the close before ``first`` cannot reach the
-    target in time; the caller then lands from earlier. Days from ``first`` on must carry no
-    limit or halt flags and no ex-date.
-    """
-    band = reach_band([int(p) for p in pct[first:]], target)
-    prev = int(closes[first - 1])
-    p0 = int(pct[first])
-    low0 = max((prev * (100 - p0) + 50) // 100, 1)
-    if (prev * (100 + p0) + 50) // 100 < band[0][0] or low0 > band[0][1]:
-        return False
-    out = []
-    for (lo, hi), p, c in zip(band, pct[first:].tolist(), cand[first:].tolist(), strict=True):
-        low = max((prev * (100 - p) + 50) // 100, 1, lo)
-        high = min((prev * (100 + p) + 50) // 100, hi)
-        prev = min(max(c, low), high)
-        out.append(prev)
-    closes[first:] = out
-    return True
-
-
-_POWERS = (1.0 - REVERSION) ** np.arange(1, MAX_DAYS + 1, dtype=np.float64)
-_LOGISTIC = np.sqrt(3.0) / np.pi  # logistic scale with unit variance
-
-
-def _ar1(start: float, level: float, shocks: FloatArray) -> FloatArray:
-    """x_t = a·x_{t-1} + (1-a)·level + shock_t from x_{-1} = start, in closed form."""
-    powers = _POWERS[: len(shocks)]
-    scaled = np.cumsum(shocks / powers)
-    return np.asarray(powers * (start - level + scaled) + level, dtype=np.float64)
+def land_rows(closes: IntArray, cand: IntArray, pct: IntArray, first: int,
+              target: IntArray) -> BoolArray:
+    """Re-settle columns ``first..`` of the 2-D ``closes`` in place so each row's last close is
+    its ``target``: each close is the candidate clipped into its limits AND into the band that
+    can still reach the target. Rows whose close before ``first`` cannot reach the target in
+    time are left untouched; returns which rows landed. Columns from ``first`` on must carry
+    no limit or halt flags and no ex-date."""
+    lo, hi = reach_band(pct[:, first:], target)
+    prev = closes[:, first - 1]
+    low, high = limit_bounds(prev, pct[:, first])
+    ok = (high >= lo[:, 0]) & (low <= hi[:, 0])
+    rows = np.flatnonzero(ok)
+    prev = prev[rows]
+    for j in range(pct.shape[1] - first):
+        col = first + j
+        low, high = limit_bounds(prev, pct[rows, col])
+        prev = np.clip(cand[rows, col], np.maximum(low, lo[rows, j]), np.minimum(high, hi[rows, j]))
+        closes[rows, col] = prev
+    return ok
 
 
 def _shocks(rng: np.random.Generator, spec: PathSpec, n: int) -> tuple[FloatArray, BoolArray]:
     """Daily log-return shocks (logistic: fatter tails than normal, as real returns; the
     extreme tails become jumps beyond the limit) and the scheduled suspension days."""
-    u = rng.random(n)
-    shocks = np.log(u / (1.0 - u)) * (_LOGISTIC * spec.sigma)
-    half = spec.jump_prob / 2.0
-    jump = _JUMP * spec.jump_size
-    shocks += np.where(u < half, -jump, 0.0) + np.where(u > 1.0 - half, jump, 0.0)
-    halted = np.zeros(n, dtype=np.bool_)
-    if spec.suspend_prob > 0:
-        count = int(rng.poisson(spec.suspend_prob * n))
-        halted[rng.integers(0, n, count)] = True
+    u = rng.random((2, len(spec.level), n))
+    shocks = np.log(u[0] / (1.0 - u[0])) * (_LOGISTIC * spec.sigma[:, None])
+    half = (spec.jump_prob / 2.0)[:, None]
+    jump = (_JUMP * spec.jump_size)[:, None]
+    shocks += jump * ((u[0] > 1.0 - half).astype(np.float64) - (u[0] < half))
+    halted = u[1] < spec.suspend_prob[:, None]
     return shocks, halted
 
 
-def _clamp(start: float, x: FloatArray, pct: IntArray, halted: BoolArray,
+_POWERS = (1.0 - REVERSION) ** np.arange(1, MAX_DAYS + 1, dtype=np.float64)
+
+
+def _ar1(start: FloatArray, level: FloatArray, shocks: FloatArray) -> FloatArray:
+    """x_t = a·x_{t-1} + (1-a)·level + shock_t from x_{-1} = start, in closed form, per row."""
+    powers = _POWERS[: shocks.shape[1]]
+    scaled = np.cumsum(shocks / powers, axis=1)
+    return np.asarray(powers * ((start - level)[:, None] + scaled) + level[:, None])
+
+
+def _clamp(start: FloatArray, x: FloatArray, ratio: FloatArray, halted: BoolArray,
            gap: FloatArray) -> tuple[FloatArray, BoolArray, BoolArray]:
     """Clamp each day's log return (less the ex-date ``gap``) into its limit band (less a
     rounding margin); a clamped day's excess is taken out of the AR process. Returns the new
     path and the limit days."""
-    n = len(x)
-    prev = np.concatenate(([start], x[:-1]))
+    prev = np.concatenate((start[:, None], x[:, :-1]), axis=1)
     step = x - prev - gap
-    margin = _MARGIN_TICKS / np.exp(prev)
-    ratio: float | FloatArray = float(pct[0]) / 100.0 if pct.min() == pct.max() else pct / 100.0
-    hi = np.log1p(ratio) - margin
-    lo = np.log1p(-ratio) + margin
-    excess = step - np.clip(step, lo, hi)
+    margin = _MARGIN_TICKS * np.exp(-prev)
+    excess = step - np.clip(step, np.log1p(-ratio) + margin, np.log1p(ratio) - margin)
     up, down = (excess > 0) & ~halted, (excess < 0) & ~halted
     excess[halted] = step[halted]
-    if up.any() or down.any() or halted.any():
-        # remove the excess as if it had never entered the AR process, so the mean reversion
-        # still applies after limit days (a lost excess would otherwise accumulate as drift)
-        powers = _POWERS[:n]
-        x = x - powers * np.cumsum(excess / powers)
-    return x, up, down
+    # remove the excess as if it had never entered the AR process, so the mean reversion
+    # still applies after limit days (a lost excess would otherwise accumulate as drift)
+    powers = _POWERS[: x.shape[1]]
+    return x - powers * np.cumsum(excess / powers, axis=1), up, down
 
 
-def generate_stretch(
-    rng: np.random.Generator,
-    spec: PathSpec,
-    ends: tuple[int, int],
-    pct: IntArray,
-    ex: Ex | None = None,
-) -> PathBlock:
-    """One stretch of ``len(pct)`` days from ``ends = (origin, target)`` closes (ticks).
+def generate(
+    rng: np.random.Generator, spec: PathSpec, ends: tuple[IntArray, IntArray], pct: IntArray,
+    ex: ExDates,
+) -> tuple[IntArray, BoolArray]:
+    """Closes (ticks) and suspension days of a cohort's stretches: rows of ``pct.shape[1]``
+    days from ``ends = (origins, targets)``.
 
-    ``pct`` holds each day's limit in integer percent; ``ex`` the stretch's ex-date, if any
-    (before the last :data:`LANDING` days). Guarantees: every close is ≥ 1 tick and within the
-    limits of the previous close (the adjusted one on the ex-date); a suspended day closes at
-    the previous close; the last close is exactly ``target``.
+    ``pct`` holds each day's limit in integer percent; ``ex`` the ex-dates (before the last
+    :data:`LANDING` days). Guarantees, per row: every close is ≥ 1 tick and within the limits
+    of the previous close (the adjusted one on the ex-date); a suspended day closes at the
+    previous close; the last close is exactly the row's target.
     """
     origin, target = ends
-    n = len(pct)
+    rows, n = pct.shape
     shocks, halted = _shocks(rng, spec, n)
-    gap = np.zeros(n)
-    if ex is not None:
-        halted[ex.pos] = False
-        gap[ex.pos] = math.log(int(ex.pre(np.array([origin]))[0]) / origin)
-    halted[-LANDING:] = False
-    start = float(np.log(origin))
-    x = _ar1(start, float(np.log(spec.level)), shocks + gap)
-    x, up, down = _clamp(start, x, pct, halted, gap)
-    x += (math.log(target) - x[-1]) * (np.arange(1, n + 1) / n)
-    up[-LANDING:] = down[-LANDING:] = False
-    cand = np.maximum(np.rint(np.exp(x)), 1).astype(np.int64)
-    prev = np.concatenate(([origin], cand[:-1])).astype(np.float64)
+    gap = np.zeros((rows, n))
+    at = np.unravel_index(ex.pos, (rows, n))
+    halted.ravel()[ex.pos] = False
+    gap[at] = np.log(ex.adjust(ex.pos, origin[at[0]]) / origin[at[0]])
+    halted[:, -LANDING:] = False
+    start = np.log(origin.astype(np.float64))
     ratio = pct / 100.0
-    near = (cand > prev * (1.0 + ratio) - 1.0) | (cand < prev * (1.0 - ratio) + 1.0)
-    todo = np.flatnonzero(near | up | down | halted)
-    if ex is not None:
-        todo = np.union1d(todo, [ex.pos])
-    closes = settle(cand, (up, down, halted), pct, origin, todo, ex)
-    _land_anywhere(closes, cand, pct, target, (up, down, halted), ex)
-    return PathBlock(closes, halted)
+    x = _ar1(start, np.log(spec.level), shocks + gap)
+    x, up, down = _clamp(start, x, ratio, halted, gap)
+    x += (np.log(target) - x[:, -1])[:, None] * (np.arange(1, n + 1) / n)
+    up[:, -LANDING:] = down[:, -LANDING:] = False
+    cand = np.maximum(np.rint(np.exp(x)), 1).astype(np.int64)
+    prev = np.concatenate((origin[:, None], cand[:, :-1]), axis=1).astype(np.float64)
+    mask = (cand > prev * (1.0 + ratio) - 1.0) | (cand < prev * (1.0 - ratio) + 1.0)
+    mask |= up | down | halted
+    mask.ravel()[ex.pos] = True
+    flat = settle(cand.ravel(), (up.ravel(), down.ravel(), halted.ravel()), pct.ravel(),
+                  origin, np.flatnonzero(mask), ex)
+    closes = flat.reshape(rows, n)
+    landed = land_rows(closes, cand, pct, n - LANDING, target)
+    for row in np.flatnonzero(~landed):  # rare: land from the day after the ex-date
+        _land_late(closes, cand, pct, (int(row), target), (up, down, halted), ex)
+    return closes, halted
 
 
-def _land_anywhere(closes: IntArray, cand: IntArray, pct: IntArray, target: int,
-                   flags: tuple[BoolArray, BoolArray, BoolArray], ex: Ex | None) -> None:
-    """Land on ``target`` over the last :data:`LANDING` days, or (rarely) over every day after
-    the ex-date (its limit and halt flags dropped)."""
-    n = len(closes)
-    if land(closes, cand, pct, n - LANDING, target):
-        return
-    first = (ex.pos if ex is not None else 0) + 1
+def _land_late(closes: IntArray, cand: IntArray, pct: IntArray, goal: tuple[int, IntArray],
+               flags: Flags, ex: ExDates) -> None:
+    """Land one row from the day after its ex-date (its limit and halt flags dropped)."""
+    row, target = goal
+    n = pct.shape[1]
+    mine = ex.pos[(ex.pos >= row * n) & (ex.pos < (row + 1) * n)]
+    first = int(mine[-1]) - row * n + 1 if mine.size else 1
     for flag in flags:
-        flag[first:] = False
-    if not land(closes, cand, pct, first, target):  # pragma: no cover - a 350x band
-        raise RuntimeError(f"cannot land a stretch on {target} from {closes[first - 1]}")
+        flag[row, first:] = False
+    sl = slice(row, row + 1)
+    if not land_rows(closes[sl], cand[sl], pct[sl], first, target[sl])[0]:  # pragma: no cover
+        raise RuntimeError(f"cannot land a stretch on {target[row]}")

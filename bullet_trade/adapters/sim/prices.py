@@ -23,9 +23,14 @@ import pandas as pd
 
 from bullet_trade.adapters.sim.dividends import ExEvent
 from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
-from bullet_trade.adapters.sim.stretch import SUSPEND_PROBABILITY, Stretch, build_stretch
+from bullet_trade.adapters.sim.stretch import (
+    SUSPEND_PROBABILITY,
+    Stretch,
+    build_cohort,
+    cohort_of,
+)
 from bullet_trade.adapters.sim.ticks import TickArrays, minute_ticks
-from bullet_trade.adapters.sim.universe import ORIGIN, is_known, is_st, profile, stable_seed
+from bullet_trade.adapters.sim.universe import ORIGIN, generator, is_known, is_st, profile
 from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.codes import Security
 from bullet_trade.model.rules import (
@@ -82,6 +87,7 @@ class PriceModel:
         self._st_change_index: int | None = None
         self._covered = ORIGIN - timedelta(days=1)
         self._times: pd.DatetimeIndex | None = None
+        self._last: tuple[tuple[Security, int], Stretch] | None = None  # latest stretch used
 
     # ------------------------------------------------------------------ days
 
@@ -182,9 +188,10 @@ class PriceModel:
         if bars is not None:
             self._minutes.move_to_end(key)
             return bars
-        day = self.day_bars(security, index, index).row(0)
-        limits = self.limits(security, index, self.pre_close(security, index))
-        rng = np.random.default_rng(stable_seed(self.seed, security.jq, "minute", index))
+        stretch, i = self._locate(security, index)
+        day = stretch.bars.row(i)
+        limits = limits_in_ticks(security, int(stretch.pre[i]), int(stretch.pct[i]) / 100)
+        rng = generator(self.seed, security.jq, "minute", index)
         bars = minute_bars(rng, day, limits, profile(security).sigma)
         self._minutes[key] = bars
         while len(self._minutes) > _MINUTE_CACHE:
@@ -197,7 +204,7 @@ class PriceModel:
         ticks = self._ticks.get(key)
         if ticks is None:
             row = self.minute_bars(security, index).row(bar)
-            rng = np.random.default_rng(stable_seed(self.seed, security.jq, "tick", index, bar))
+            rng = generator(self.seed, security.jq, "tick", index, bar)
             ticks = self._ticks[key] = minute_ticks(rng, row)
             while len(self._ticks) > _MINUTE_CACHE:
                 self._ticks.popitem(last=False)
@@ -226,17 +233,24 @@ class PriceModel:
 
     def _stretch(self, security: Security, year: int) -> Stretch:
         key = (security, year)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         stretch = self._stretches.get(key)
         if stretch is not None:
             self._stretches.move_to_end(key)
+            self._last = (key, stretch)
             return stretch
         first, stop = self._year_range(year)
-        pct = self._pct(security, first, stop)
-        stretch = build_stretch(self.seed, security, year, first, pct, suspensions_apply(security))
-        self._stretches[key] = stretch
-        if len(self._stretches) > _STRETCH_CACHE:
+        members = cohort_of(security)
+        pct = np.stack([self._pct(s, first, stop) for s in members])
+        made = build_cohort(self.seed, members, year, first, pct,
+                            [suspensions_apply(s) for s in members])
+        for member, one in zip(members, made, strict=True):
+            self._stretches[(member, year)] = one
+        while len(self._stretches) > _STRETCH_CACHE:
             self._stretches.popitem(last=False)
-        return stretch
+        self._last = (key, self._stretches[key])
+        return self._last[1]
 
     def _reach(self, index: int) -> None:
         """Cover the calendar up to day ``index`` (an index from another model of the same

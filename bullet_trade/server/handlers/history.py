@@ -10,6 +10,10 @@ Shapes (JoinQuant ``get_price`` semantics):
 The time index always travels as an index column (see :mod:`bullet_trade.wire.envelopes`).
 Sessions that negotiated ``history.columnar.v1`` get the column-major encoding of
 :mod:`bullet_trade.wire.columnar` instead of the v1 envelope.
+
+Several securities are fetched with one ``history_batch`` call when the provider has that
+optional capability (:class:`~bullet_trade.adapters.contracts.BatchHistoryProvider`), else
+with one ``history`` call per security; either way the answer is the same.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from bullet_trade.adapters.contracts import HISTORY_COLUMNS, DataProvider
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS, BatchHistoryProvider, DataProvider
 from bullet_trade.errors import BadRequest, Unsupported
 from bullet_trade.model.codes import Security
 from bullet_trade.model.records import HistoryQuery
@@ -190,7 +194,7 @@ def _fields(payload: dict[str, Any]) -> tuple[str, ...]:
 
 
 async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Fetch every security concurrently and assemble the JoinQuant shape.
+    """Fetch every security and assemble the JoinQuant shape.
 
     Several securities are assembled with whole-array operations
     (:mod:`~bullet_trade.server.handlers.history_arrays`) whenever that gives the same
@@ -199,18 +203,31 @@ async def history(ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any
     data = require_data(ctx)
     request = parse_history(payload, ctx.state.clock.now())
     ctx.log_fields["securities"] = len(request.securities)
-    frames = await asyncio.gather(*(data.history(request.query(s)) for s in request.securities))
     fast = columnar.EXTENSION in ctx.session.extensions  # negotiated fast encoding
-    if request.multi:
-        bars = history_arrays.gather(
-            frames, [s.jq for s in request.securities], request.fields,
-            skip_paused=request.skip_paused, panel=request.panel,
-        )
-        if bars is not None:
-            return _encode_bars(bars, request.panel, fast)
-    selected = [_select(frame, request, payload) for frame in frames]
+    fetched = await _fetch(data, request)
+    if isinstance(fetched, history_arrays.Bars):
+        return _encode_bars(fetched, request.panel, fast)
+    selected = [_select(frame, request, payload) for frame in fetched]
     frame = assemble(request, selected)
     return columnar.dataframe_to_columnar(frame) if fast else dataframe_to_payload(frame)
+
+
+async def _fetch(data: DataProvider, request: HistoryRequest) -> history_arrays.Bars | list[
+        pd.DataFrame]:
+    """The bars as arrays when the array path applies, else one frame per security."""
+    codes = [s.jq for s in request.securities]
+    options = {"skip_paused": request.skip_paused, "panel": request.panel}
+    if request.multi and isinstance(data, BatchHistoryProvider):
+        batch = await data.history_batch([request.query(s) for s in request.securities])
+        bars = history_arrays.from_batch(batch, codes, request.fields, **options)
+        return bars if bars is not None else batch.frames()
+    frames = list(await asyncio.gather(*(data.history(request.query(s))
+                                          for s in request.securities)))
+    if request.multi:
+        bars = history_arrays.gather(frames, codes, request.fields, **options)
+        if bars is not None:
+            return bars
+    return frames
 
 
 def _encode_bars(bars: history_arrays.Bars, panel: bool, fast: bool) -> dict[str, Any]:

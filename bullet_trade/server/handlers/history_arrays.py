@@ -2,16 +2,22 @@
 
 The pandas assembly in :mod:`bullet_trade.server.handlers.history` (select, ``reset_index``,
 ``concat``, ``reindex`` per security) costs a few hundred µs per security, which dominates a
-request of hundreds of codes. Here each backend frame is reduced to two numpy arrays (its
-times and a rows × fields float64 block, a view when the frame is one float block), and the
-long table or the panel is built with one ``concatenate`` / one scatter per field.
+request of hundreds of codes. Here the bars are held as numpy arrays (:class:`Bars`: one
+time array and one float64 array per field, security after security) and the long table or
+the panel is built with one ``concatenate`` / one scatter per field.
 
-Contract: :func:`gather` returns ``None`` whenever the result could differ from the pandas
-path (a non-float field, a tz-aware or non-datetime index, duplicate or unsorted times in a
-panel, mixed datetime units, a missing field, no rows at all); the caller then uses the
-pandas path, which also produces the errors. When it applies, :func:`to_frame` is equal to
-the pandas result (so the v1 envelope is byte-identical) and :func:`to_columnar` is the
-``history.columnar.v1`` encoding of that same frame, built without a DataFrame.
+Two sources: :func:`from_batch` takes a provider's
+:class:`~bullet_trade.adapters.contracts.HistoryBatch` as is (no DataFrame at all);
+:func:`gather` reduces per-security backend frames to arrays (a view when the frame is one
+float block).
+
+Contract: both return ``None`` whenever the result could differ from the pandas path (a
+non-float field, a tz-aware or non-datetime index, duplicate, unsorted or missing times in
+a panel, mixed datetime units, a missing field, no rows at all); the caller then uses the
+pandas path, which also produces the errors. When they apply, :func:`long_frame` /
+:func:`panel_frame` equal the pandas result (so the v1 envelope is byte-identical) and
+:func:`long_columnar` / :func:`panel_columnar` are the ``history.columnar.v1`` encoding of
+that same frame, built from the arrays without a DataFrame.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from bullet_trade.adapters.contracts import HistoryBatch
 from bullet_trade.wire import columnar
 
 _FLOAT = np.dtype("float64")
@@ -36,14 +43,14 @@ class Bars:
         fields: requested fields, in order.
         lengths: rows per security.
         times: all times, security after security (one datetime64 unit).
-        values: rows × fields float64, aligned with ``times``.
+        values: one float64 array per field, aligned with ``times``.
     """
 
     codes: list[str]
     fields: tuple[str, ...]
     lengths: np.ndarray[Any, Any]
     times: np.ndarray[Any, Any]
-    values: np.ndarray[Any, Any]
+    values: list[np.ndarray[Any, Any]]
 
 
 def _extract(
@@ -90,8 +97,45 @@ def gather(
     if not parts or lengths.sum() == 0 or len({t.dtype for t, _ in parts}) != 1:
         return None
     times = np.concatenate([t for t, _ in parts])
-    values = np.concatenate([b for _, b in parts], axis=0)
+    block = np.concatenate([b for _, b in parts], axis=0)
+    values = [block[:, j] for j in range(len(fields))]
     return Bars(codes=codes, fields=fields, lengths=lengths, times=times, values=values)
+
+
+def from_batch(
+    batch: HistoryBatch,
+    codes: list[str],
+    fields: tuple[str, ...],
+    *,
+    skip_paused: bool,
+    panel: bool,
+) -> Bars | None:
+    """The bars of ``batch`` (one query per code, same order), or ``None`` (module doc).
+
+    Without ``skip_paused`` the batch's arrays are used as they are (no copy)."""
+    columns, times, lengths = batch.columns, batch.times, batch.lengths
+    if len(lengths) != len(codes) or any(f not in columns for f in fields):
+        return None
+    values = [columns[f] for f in fields]
+    if skip_paused and "paused" in columns:
+        keep = columns["paused"] != 1
+        if not keep.all():
+            owner = np.repeat(np.arange(len(codes)), lengths)
+            lengths = np.bincount(owner[keep], minlength=len(codes)).astype(np.int64)
+            times, values = times[keep], [v[keep] for v in values]
+    if int(lengths.sum()) == 0 or (panel and not _strictly_ascending(times, lengths)):
+        return None
+    return Bars(codes=codes, fields=fields, lengths=lengths, times=times, values=values)
+
+
+def _strictly_ascending(times: np.ndarray[Any, Any], lengths: np.ndarray[Any, Any]) -> bool:
+    """Whether every security's times are ascending without duplicates or NaT."""
+    if np.isnat(times).any():
+        return False
+    rising = np.diff(times.view(np.int64)) > 0
+    seams = np.cumsum(lengths)[:-1] - 1  # position of the step from one security to the next
+    rising[seams[(seams >= 0) & (seams < len(rising))]] = True
+    return bool(rising.all())
 
 
 # ---------------------------------------------------------------- long table
@@ -111,8 +155,8 @@ def long_frame(bars: Bars) -> pd.DataFrame:
         "time": bars.times,
         "code": np.asarray(categories, dtype=object)[positions],
     }
-    for j, field in enumerate(bars.fields):
-        columns[field] = bars.values[:, j]
+    for field, values in zip(bars.fields, bars.values, strict=True):
+        columns[field] = values
     frame: pd.DataFrame = pd.DataFrame(columns)
     return frame
 
@@ -126,7 +170,7 @@ def long_columnar(bars: Bars) -> dict[str, Any]:
     else:
         code_entry = {"kind": "json", "values": [categories[i] for i in positions]}
     data = [_array_entry(bars.times), code_entry]
-    data += [_array_entry(bars.values[:, j]) for j in range(len(bars.fields))]
+    data += [_array_entry(values) for values in bars.values]
     return columnar.encode_table(["time", "code", *bars.fields], data, rows)
 
 
@@ -134,22 +178,24 @@ def long_columnar(bars: Bars) -> dict[str, Any]:
 
 
 def _panel_matrix(bars: Bars) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(union of times, rows × (fields × codes) float64, field-major like the pandas path)."""
+    """(union of times, rows × (fields × codes) float64, field-major like the pandas path).
+
+    The matrix is column-major, so each wire column is one contiguous slice."""
     ncodes, nfields = len(bars.codes), len(bars.fields)
     first = int(bars.lengths[0])
     same = bool((bars.lengths == first).all()) and first > 0
     if same and bool((bars.times.reshape(ncodes, first) == bars.times[:first]).all()):
-        union = bars.times[:first]
         # rows of code c are c*first .. (c+1)*first: a reshape, no scatter needed
-        cube = bars.values.reshape(ncodes, first, nfields)  # code, row, field
-        matrix = np.ascontiguousarray(cube.transpose(1, 2, 0)).reshape(first, nfields * ncodes)
-        return union, matrix
+        matrix = np.empty((first, nfields * ncodes), order="F")
+        for j, values in enumerate(bars.values):
+            matrix[:, j * ncodes : (j + 1) * ncodes] = values.reshape(ncodes, first).T
+        return bars.times[:first], matrix
     union = np.unique(bars.times)
     rows = np.searchsorted(union, bars.times)
     owner = np.repeat(np.arange(ncodes), bars.lengths)
-    matrix = np.full((len(union), nfields * ncodes), np.nan)
-    for j in range(nfields):
-        matrix[rows, j * ncodes + owner] = bars.values[:, j]
+    matrix = np.full((len(union), nfields * ncodes), np.nan, order="F")
+    for j, values in enumerate(bars.values):
+        matrix[rows, j * ncodes + owner] = values
     return union, matrix
 
 

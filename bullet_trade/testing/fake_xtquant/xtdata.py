@@ -8,12 +8,17 @@ local-first, so ``get_market_data_ex`` returns an empty frame for a code until
 *before* it enters the client (a call stuck waiting for the miniQMT server);
 ``exchange.hang(name, inside=True)`` makes it wait *inside*, holding the guard, so any other
 xtdata call meanwhile raises and is recorded in ``exchange.faults.violations``.
+
+Like xtquant, ``get_market_data_ex`` takes a list of codes (one frame per code in the
+result) and ``download_history_data2`` downloads a list of codes in one call; :data:`calls`
+counts the calls of each function (tests check that many codes cost one call).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any, TypeVar
@@ -29,11 +34,14 @@ data_dir: str | None = None
 enable_hello = True
 _busy = threading.Lock()
 _downloaded: set[tuple[str, str]] = set()
+#: Calls entered per function name (reset with the downloads).
+calls: Counter[str] = Counter()
 
 
 def _reset() -> None:
-    """Forget downloads (called when a new exchange is installed)."""
+    """Forget downloads and call counts (called when a new exchange is installed)."""
     _downloaded.clear()
+    calls.clear()
 
 
 def _client(func: F) -> F:
@@ -42,6 +50,7 @@ def _client(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         exchange = _state.exchange()
+        calls[func.__name__] += 1
         hang = exchange.faults.take(func.__name__)
         if hang is not None and not hang.inside:
             hang.block()
@@ -82,6 +91,21 @@ def download_history_data(
     if period not in marketdata.PERIODS:
         raise Exception(f"下载数据失败：unsupported period {period}")
     _downloaded.add((stock_code, period))
+
+
+@_client
+def download_history_data2(
+    stock_list: list[str], period: str, start_time: str = "", end_time: str = "",
+    callback: Callable[[dict[str, Any]], None] | None = None, incrementally: bool | None = None,
+) -> None:
+    """Download several codes; ``callback`` gets xtquant's progress dict after each."""
+    if period not in marketdata.PERIODS:
+        raise Exception(f"下载数据失败：unsupported period {period}")
+    for done, code in enumerate(stock_list, start=1):
+        _downloaded.add((code, period))
+        if callback is not None:
+            callback({"total": len(stock_list), "finished": done, "stockcode": code,
+                      "message": ""})
 
 
 @_client
