@@ -7,7 +7,8 @@ what a published client gets).
 * 1 code × 1 year of 1m bars (~58k rows) from the simulator;
 * 5,000 codes × 1 year of daily bars, ``panel=False``, in 10 requests of 500 codes sent
   concurrently (the server accepts up to 1,000 codes per request), concatenated. Daily bars
-  come from ``--fast-daily`` (synthetic, see ``bench.launch_ours``).
+  come from ``--fast-daily`` (synthetic, see ``bench.launch_ours``), whose backend has the
+  optional ``history_batch`` capability, so both encodings get the server's batch path.
 
 Each case runs ``repeat`` times per encoding, alternating, and reports the median.
 """

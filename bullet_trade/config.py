@@ -165,12 +165,16 @@ class TokenGrant:
         token: the shared secret (excluded from ``repr``).
         scopes: subset of :data:`TOKEN_SCOPES`.
         accounts: account keys this token may use; ``None`` means every configured account.
+        sub_accounts: virtual sub-accounts this token acts as; ``None`` means none (it may
+            act on whole accounts). When set, every broker request must act as one of them,
+            never on a parent account directly (``server/handlers/accounts.py``).
     """
 
     name: str
     token: str = field(repr=False)
     scopes: frozenset[str] = TOKEN_SCOPES
     accounts: frozenset[str] | None = None
+    sub_accounts: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -182,6 +186,8 @@ class TokenGrant:
             raise ValueError(
                 f"token {self.name!r}: unknown scope(s) {unknown}; use {sorted(TOKEN_SCOPES)}"
             )
+        if self.sub_accounts is not None and not self.sub_accounts:
+            raise ValueError(f"token {self.name!r}: 'sub_accounts' must not be empty")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,8 +38,10 @@ class Reliability:
 
     def attach_book(self, book: SubAccountBook) -> None:
         """Have ``book`` (sub-account orders and quotas) loaded, resynced and closed with the
-        journal. Call before :meth:`open`."""
+        journal, and attribute ``events.v1`` events to sub-accounts with it. Call before
+        :meth:`open`."""
         self.book = book
+        self.events.attribute_with(book.attribute)
 
     async def open(self, broker: Broker | None) -> None:
         """Open the journal, load halts, start journaling ``broker``'s events."""

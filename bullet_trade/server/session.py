@@ -25,6 +25,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bullet_trade.config import TokenGrant
 from bullet_trade.errors import AuthFailed, BadRequest, BulletTradeError, Unsupported
 from bullet_trade.server.context import ActionSpec, ServerState
 from bullet_trade.server.dispatch import Dispatcher, error_reply
@@ -164,6 +165,12 @@ class Session:
     @property
     def sub_account_id(self) -> str | None:
         return self._sub_account_id
+
+    @property
+    def grant(self) -> TokenGrant | None:
+        """The token the session authenticated with (``None`` before the handshake); the
+        events.v1 hub filters the stream by it."""
+        return self._guard.grant
 
     @property
     def extensions(self) -> frozenset[str]:

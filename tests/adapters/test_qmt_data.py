@@ -1,5 +1,6 @@
 """QmtDataAdapter on the fake xtquant: history layout/units vs the simulator, quotes, trade
-days, security info, reference-counted subscriptions, and a hung xtdata call."""
+days, security info, reference-counted subscriptions, a hung xtdata call, and
+``history_batch`` (one xtdata call for many codes, same bars as per-code ``history``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from typing import Any
 
+import pandas as pd
 import pytest
 from qmt_kit import Kit, close_kit, kit_fixture, make_kit
 
-from bullet_trade.adapters.contracts import HISTORY_COLUMNS
+from bullet_trade.adapters.contracts import HISTORY_COLUMNS, BatchHistoryProvider, HistoryBatch
 from bullet_trade.adapters.qmt.worker import XtWorker
 from bullet_trade.adapters.sim.data import SimDataAdapter
-from bullet_trade.errors import BackendUnavailable
+from bullet_trade.errors import BackendUnavailable, BadRequest
 from bullet_trade.model.codes import parse_security
 from bullet_trade.model.records import HistoryQuery, Quote
+from bullet_trade.testing.fake_xtquant import xtdata as fake_xtdata
 
 SEC = parse_security("600000.XSHG")
 
@@ -133,3 +137,71 @@ async def test_subscriptions_are_reference_counted(kit: Kit) -> None:
     stop_b()
     await kit.data.drain()
     assert kit.exchange.feed.active() == []
+
+
+async def _per_code(kit: Kit, queries: list[HistoryQuery]) -> list[pd.DataFrame]:
+    return [await kit.data.history(q) for q in queries]
+
+
+def _assert_same(batch: HistoryBatch, frames: list[pd.DataFrame]) -> None:
+    assert isinstance(batch, HistoryBatch)
+    for got, want in zip(batch.frames(), frames, strict=True):
+        assert list(got.columns) == list(want.columns)
+        if len(want):
+            pd.testing.assert_frame_equal(got, want, check_freq=False)
+        else:
+            assert got.empty
+
+
+@pytest.mark.parametrize(
+    "window",
+    [{"count": 5}, {"start": datetime(2026, 11, 2), "end": datetime(2026, 11, 20)}],
+    ids=["count", "range"],
+)
+async def test_daily_batch_is_one_xtdata_call_with_the_per_code_bars(
+    kit: Kit, window: dict[str, Any]
+) -> None:
+    codes = ["600000.XSHG", "000001.XSHE", "510300.XSHG", "600000.XSHG"]
+    queries = [HistoryQuery(security=parse_security(c), frequency="1d", fq="none", **window)
+               for c in codes]
+    assert isinstance(kit.data, BatchHistoryProvider)
+    fake_xtdata.calls.clear()
+    batch = await kit.data.history_batch(queries)
+    assert fake_xtdata.calls["get_market_data_ex"] == 1
+    assert fake_xtdata.calls["download_history_data2"] == 1
+    assert fake_xtdata.calls["download_history_data"] == 0
+    assert min(batch.lengths.tolist()) > 0
+    _assert_same(batch, await _per_code(kit, queries))
+
+
+async def test_mixed_batch_keeps_query_order_and_merges_the_auction(kit: Kit) -> None:
+    minute = {"frequency": "1m", "start": datetime(2026, 11, 24, 9, 0),
+              "end": datetime(2026, 11, 24, 9, 35)}
+    queries = [
+        HistoryQuery(security=SEC, **minute),
+        HistoryQuery(security=parse_security("000001.XSHE"), frequency="1d", count=3),
+        HistoryQuery(security=parse_security("000001.XSHE"), **minute),
+        HistoryQuery(security=SEC, frequency="5m", count=4),
+        HistoryQuery(security=SEC, start=datetime(2001, 1, 1), end=datetime(2001, 2, 1)),
+    ]
+    fake_xtdata.calls.clear()
+    batch = await kit.data.history_batch(queries)
+    assert fake_xtdata.calls["get_market_data_ex"] == 4  # one per (period, window, fq)
+    assert batch.lengths.tolist() == [5, 3, 5, 4, 0]
+    _assert_same(batch, await _per_code(kit, queries))
+
+
+async def test_batch_refuses_an_invalid_query_before_calling_xtdata(kit: Kit) -> None:
+    fake_xtdata.calls.clear()
+    with pytest.raises(BadRequest) as info:
+        await kit.data.history_batch([HistoryQuery(security=SEC),
+                                      HistoryQuery(security=SEC, frequency="2m")])
+    assert info.value.field == "frequency" and not fake_xtdata.calls
+
+
+def test_fake_get_market_data_ex_takes_a_stock_list(kit: Kit) -> None:
+    fake_xtdata.download_history_data2(["600000.SH", "000001.SZ"], "1d")
+    result = fake_xtdata.get_market_data_ex([], ["600000.SH", "000001.SZ", "000002.SZ"],
+                                            period="1d", count=2)
+    assert list(result) == ["600000.SH", "000001.SZ", "000002.SZ"]
+    assert [len(result[c]) for c in result] == [2, 2, 0]  # not downloaded: empty

@@ -4,6 +4,7 @@ what a sub-account sees. In-memory book; persistence is covered in test_subaccou
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -98,7 +99,9 @@ async def test_quota_is_cumulative_released_on_cancel_and_trued_up(
     with pytest.raises(OrderRejected) as info:
         await s("broker.place_order", buy(price=1.0), sub="demo")
     assert info.value.reason == "sub_account_quota" and info.value.field == "sub_account_id"
-    await s("broker.place_order", buy(side="SELL"), sub="demo")  # sells use no quota
+    with pytest.raises(OrderRejected) as sell:  # demo holds nothing of its own to sell
+        await s("broker.place_order", buy(side="SELL"), sub="demo")
+    assert sell.value.reason == "sub_account_position"
     await s("broker.place_order", buy(price=99.0), sub="free")  # no limit
     broker.update("main", first["order_id"], OrderStatus.CANCELED)  # releases 1000
     third = await s("broker.place_order", buy(price=9.0), sub="demo")  # 900
@@ -132,10 +135,13 @@ async def test_retry_with_the_same_key_does_not_reserve_twice(s: Sub) -> None:
     assert (await s("broker.account", {}, sub="demo"))["value"]["quota_used"] == 2000.0
 
 
-async def test_market_orders_reserve_at_the_last_price_or_are_refused(broker: FakeBroker) -> None:
+async def test_market_orders_reserve_at_the_protective_price_or_are_refused(
+    broker: FakeBroker,
+) -> None:
     s = Sub(broker)
     await s("broker.place_order", buy(price=None, amount=100), sub="demo")
-    assert (await s("broker.account", {}, sub="demo"))["value"]["quota_used"] == 1050.0
+    # last 10.5 → protective price min(10.5 × 1.015, cage 10.71, limit 11.55) = 10.65 on tick
+    assert (await s("broker.account", {}, sub="demo"))["value"]["quota_used"] == 1065.0
     blind = Sub(FakeBroker(), data=None)
     with pytest.raises(OrderRejected) as info:
         await blind("broker.place_order", buy(price=None), sub="demo")
@@ -166,14 +172,18 @@ async def test_a_sub_account_sees_only_its_own_orders_and_trades(
 async def test_positions_come_from_the_sub_accounts_fills(s: Sub, broker: FakeBroker) -> None:
     bought = await s("broker.place_order", buy(amount=200), sub="free")
     broker.update("main", bought["order_id"], OrderStatus.FILLED, filled=200, avg_fill_price=10.0)
+    assert isinstance(s.state.clock, ManualClock)
+    await s.state.clock.advance(timedelta(days=1))  # T+1: yesterday's buys may be sold
     sold = await s("broker.place_order", buy(side="SELL", amount=100, price=11.0), sub="free")
     broker.update("main", sold["order_id"], OrderStatus.FILLED, filled=100, avg_fill_price=11.0)
+    again = await s("broker.place_order", buy(amount=100), sub="free")
+    broker.update("main", again["order_id"], OrderStatus.FILLED, filled=100, avg_fill_price=13.0)
     await s("broker.place_order", buy(amount=100), sub="demo")  # open only: no position
     rows = await s("broker.positions", {}, sub="free")
     assert [(r["security"], r["amount"], r["avg_cost"], r["sub_account_id"]) for r in rows] == [
-        ("000001.XSHE", 100, 10.0, "free")
+        ("000001.XSHE", 200, 11.0, "free")
     ]
-    assert rows[0]["closeable_amount"] == 0  # bought today (T+1)
+    assert rows[0]["closeable_amount"] == 100  # today's 100 are not closeable (T+1)
     assert await s("broker.positions", {}, sub="demo") == []
     text = (await s("admin.print_account", {}, sub="free"))["value"]
     assert "free" in text and "000001.XSHE" in text

@@ -143,3 +143,21 @@ def test_dictionary_codes_out_of_range_are_rejected() -> None:
     payload["data"][0]["codes"] = base64.b64encode(bad).decode()
     with pytest.raises(MalformedMessage):
         columnar.columnar_to_dataframe(payload)
+
+
+def test_encode_array_takes_provider_arrays_as_they_are() -> None:
+    """Arrays of a provider's ``HistoryBatch`` (any datetime unit, contiguous or strided
+    slices) encode without a DataFrame and decode to the same values."""
+    times = np.arange(6).astype("datetime64[D]").astype("datetime64[us]")
+    block = np.arange(12, dtype=float).reshape(6, 2)
+    entries = [columnar.encode_array(times), columnar.encode_array(block[:, 1])]
+    assert entries[0] is not None and entries[0]["unit"] == "us"
+    payload = _over_the_wire(columnar.encode_table(
+        ["time", "close"], [e for e in entries if e is not None], 6,
+        index_meta={"index_columns": ["time"], "index_names": ["time"],
+                    "index_dtypes": ["datetime64[us]"], "index_type": "DatetimeIndex"},
+    ))
+    decoded = columnar.columnar_to_dataframe(payload)
+    assert decoded.index.to_numpy().tolist() == times.tolist()
+    assert decoded["close"].tolist() == block[:, 1].tolist()
+    assert columnar.encode_array(np.array(["a"], dtype=object)) is None

@@ -5,12 +5,13 @@ A-share rules (lots, ticks, price limits, T+1, fees); broker state in memory or 
 one :class:`SimMarket`, so fills happen at the prices the data shows.
 
 Modules: ``universe`` (names, types, price profiles), ``paths`` (vectorised daily closes),
-``daily`` (daily bars, the source of truth), ``intraday`` (minute bars derived from a daily
-bar), ``prices`` (caches and lookup), ``clocks`` (replay clock, extra holidays), ``session``
-(clock modes), ``market`` (state at now), ``bars`` (history queries),
-``ticks`` (3-second ticks derived from a minute bar), ``data`` (DataProvider), ``state`` /
-``sqlite_store`` / ``validation`` / ``fills`` / ``views`` / ``faults`` (fault injection) /
-``broker`` (Broker).
+``stretch`` (one year of a cohort of codes: the unit of generation), ``dividends`` (ex-dividend
+events, ``fq`` factors), ``daily`` (daily bars, the source of truth), ``intraday`` (minute bars
+derived from a daily bar), ``prices`` (caches and lookup), ``clocks`` (replay clock, extra
+holidays), ``session`` (clock modes), ``market`` (state at now), ``book`` (5-level book, market
+orders walking it), ``bars`` (history queries), ``ticks`` (3-second ticks derived from a minute
+bar), ``data`` (DataProvider), ``state`` / ``sqlite_store`` / ``validation`` / ``fills`` /
+``views`` / ``faults`` (fault injection) / ``broker`` (Broker).
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from datetime import date, timedelta
 from bullet_trade.adapters.contracts import BrokerListener
 from bullet_trade.adapters.sim import auction, book, fills
 from bullet_trade.adapters.sim.auction import Auction
+from bullet_trade.adapters.sim.capacity import Capacity
 from bullet_trade.adapters.sim.faults import FaultInjector
 from bullet_trade.adapters.sim.market import DayState, SimMarket
 from bullet_trade.adapters.sim.session import MarketMoment
@@ -50,7 +51,6 @@ from bullet_trade.adapters.sim.validation import check_order, late_rejection
 from bullet_trade.adapters.sim.views import account_snapshot
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import OrderRejected
-from bullet_trade.model.codes import Security
 from bullet_trade.model.enums import OrderType, Side
 from bullet_trade.model.records import (
     AccountChanged,
@@ -98,8 +98,7 @@ class SimBrokerAdapter:
         known = [[*a.orders.values(), *a.past_orders.values()] for a in self._store.all()]
         # time priority resumes after a restart
         self._seq = max((o.seq for orders in known for o in orders), default=0)
-        self._volume_used: dict[Security, tuple[int, int, int]] = {}
-        self._book_used: dict[tuple[Security, Side], tuple[tuple[int, int], int]] = {}
+        self._capacity = Capacity(config.fill_ratio)
         self._task: asyncio.Task[None] | None = None
         self._auctions_done: set[tuple[date, Auction]] = set()
         self._submits = 0
@@ -312,7 +311,10 @@ class SimBrokerAdapter:
         rolled = account.trading_day is not None
         expired = fills.roll_day(account) if rolled else []
         if account.trading_day is not None:
-            self._pay_dividends(account, account.trading_day, day)
+            prices = self.market.prices
+            since, now = prices.day_index(account.trading_day), prices.day_index(day)
+            if since is not None and now is not None:
+                fills.pay_events(account, lambda s: prices.ex_events(s, since + 1, now), now)
         account.trading_day = day
         self._store.save(account, expired)
         if rolled:
@@ -320,19 +322,6 @@ class SimBrokerAdapter:
                 self._emit(OrderUpdated(order=order.snapshot()))
             self._emit(AccountChanged(account=self._snapshot(account)))
             logger.info("sim account %s rolled over to %s", account.key, day)
-
-    def _pay_dividends(self, account: AccountState, last: date, day: date) -> None:
-        """Credit the ex-dividend events of held securities with ex-dates after ``last`` up
-        to ``day`` (see :func:`.fills.credit_event`), oldest first."""
-        prices = self.market.prices
-        since, now = prices.day_index(last), prices.day_index(day)
-        if since is None or now is None or now <= since:
-            return
-        for security in list(account.positions):
-            for event in prices.ex_events(security, since + 1, now):
-                fills.credit_event(account, security, event, today=event.index == now)
-                logger.info("sim account %s: ex-dividend of %s on %s credited", account.key,
-                            security, prices.day_at(event.index))
 
     def _match(
         self, account: AccountState, order: OrderState, moment: MarketMoment, state: DayState
@@ -349,7 +338,8 @@ class SimBrokerAdapter:
         if at_limit:  # queueing behind the sealed limit: only a small share reaches us
             ratio = min(ratio, self._config.limit_queue_ratio)
         slot = (state.index, moment.bar if state.ticks is None else 1000 + state.slot)
-        quantity = self._take_volume(order, volume, slot, ratio)
+        quantity = self._capacity.take_volume(order.security, order.remaining, volume, slot,
+                                              ratio)
         if quantity <= 0:
             return 0
         self._fill(account, order, quantity, last)
@@ -365,15 +355,13 @@ class SimBrokerAdapter:
             is_buy = order.side is Side.BUY
             bids, asks = self.market.book(order.security, state)
             limit = round(order.price / tick_size(order.security))
-            key, slot = (order.security, order.side), (state.index, state.slot)
-            seen, used = self._book_used.get(key, (slot, 0))
-            used = used if seen == slot else 0
+            slot = (state.index, state.slot)
+            taken = self._capacity.book_taken(order.security, order.side, slot)
             for price, quantity in book.walk(asks if is_buy else bids, order.remaining, limit,
-                                             is_buy, used):
-                used += quantity
+                                             is_buy, taken):
+                self._capacity.take_book(order.security, order.side, slot, quantity)
                 self._fill(account, order, quantity,
                            self.market.prices.to_price(order.security, price))
-            self._book_used[key] = (slot, used)
         if not rest and order.status.is_open:
             fills.cancel(account, order, "market order: remainder canceled after the best five")
             self._store.save(account, [order])
@@ -413,28 +401,12 @@ class SimBrokerAdapter:
         if not auction.crosses(order, price):
             return 0
         volume = int(bars.volume[kind.bar])
-        quantity = self._take_volume(order, volume, (index, -1 - kind.bar))
+        slot = (index, -1 - kind.bar)
+        quantity = self._capacity.take_volume(order.security, order.remaining, volume, slot)
         if quantity <= 0:
             return 0
         self._fill(account, order, quantity, price)
         return 1
-
-    def _take_volume(
-        self, order: OrderState, volume: int, slot: tuple[int, int], ratio: float | None = None
-    ) -> int:
-        """Quantity ``order`` may fill now under the volume cap of ``slot`` (day index,
-        interval): ``ratio`` (default ``fill_ratio``) of ``volume``, rounded down to 100
-        shares, at least 100. Reserves it."""
-        ratio = self._config.fill_ratio if ratio is None else ratio
-        cap = max(100, int(volume * ratio) // 100 * 100)
-        day, bar, used = self._volume_used.get(order.security, (*slot, 0))
-        if (day, bar) != slot:
-            used = 0
-        room = cap - used
-        quantity = order.remaining if order.remaining <= room else room // 100 * 100
-        if quantity > 0:
-            self._volume_used[order.security] = (*slot, used + quantity)
-        return max(quantity, 0)
 
     def _snapshot(self, account: AccountState) -> AccountSnapshot:
         return account_snapshot(self.market, account)

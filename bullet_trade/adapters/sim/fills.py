@@ -8,6 +8,8 @@ order's price.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from bullet_trade.adapters.sim.dividends import ExEvent
@@ -16,6 +18,8 @@ from bullet_trade.model.codes import Security
 from bullet_trade.model.enums import OrderStatus, Side, XtOrderStatus
 from bullet_trade.model.records import Trade
 from bullet_trade.model.rules import FeeSchedule, is_t0
+
+logger = logging.getLogger(__name__)
 
 
 def _money(value: float) -> float:
@@ -171,3 +175,16 @@ def credit_event(
     position.amount += bonus
     if not today:
         position.available += bonus
+
+
+def pay_events(
+    account: AccountState, events_of: Callable[[Security], list[ExEvent]], today: int
+) -> None:
+    """Pay every ex-dividend event of the held securities (``events_of(security)``: the
+    events since the account's previous trading day, oldest first) with :func:`credit_event`;
+    ``today`` is the index of the new trading day."""
+    for security in list(account.positions):
+        for event in events_of(security):
+            credit_event(account, security, event, today=event.index == today)
+            logger.info("sim account %s: ex-dividend of %s (day %d) credited", account.key,
+                        security, event.index)

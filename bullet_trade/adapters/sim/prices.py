@@ -242,7 +242,11 @@ class PriceModel:
             return stretch
         first, stop = self._year_range(year)
         members = cohort_of(security)
-        pct = np.stack([self._pct(s, first, stop) for s in members])
+        plain = next(m for m in members if not is_st(m))
+        pct = np.repeat(self._pct(plain, first, stop)[None, :], len(members), axis=0)
+        for i, member in enumerate(members):
+            if is_st(member):  # the only codes of a cohort whose limits differ
+                pct[i] = self._pct(member, first, stop)
         made = build_cohort(self.seed, members, year, first, pct,
                             [suspensions_apply(s) for s in members])
         for member, one in zip(members, made, strict=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -71,6 +72,7 @@ def cohort_of(security: Security) -> list[Security]:
     return [Security(f"{base + i:06d}", security.exchange) for i in range(COHORT)]
 
 
+@lru_cache(maxsize=65536)
 def anchor_close(seed: int, security: Security, year: int) -> int:
     """Previous close (ticks) of the first trading day of ``year``: the profile level for the
     first simulated year, else a draw around it depending only on ``(seed, code, year)``."""

@@ -17,7 +17,12 @@ given"), else the values the session sent in its handshake.
      from the handshake is a plain request on that account (the handshake's sub-account
      belongs to another account, so it does not apply). Naming the parent itself keeps the
      sub-account: a sub-account session cannot step around its quota through its parent.
-4. The token's account binding is checked on the resolved account (``FORBIDDEN``) before
+4. A token bound to sub-accounts (``sub_accounts`` in the tokens file) acts only as one of
+   them, never on a parent directly: no sub-account given → its only sub-account when it
+   has exactly one, else ``FORBIDDEN`` (field ``sub_account_id``); a sub-account outside
+   the token → ``FORBIDDEN`` (field ``sub_account_id``); an account that is not that
+   sub-account's parent → ``FORBIDDEN`` (field ``account_key``).
+5. The token's account binding is checked on the resolved account (``FORBIDDEN``) before
    anything touches the broker.
 """
 
@@ -28,7 +33,7 @@ from typing import Any, TypeVar
 
 from bullet_trade.adapters.contracts import Broker
 from bullet_trade.config import SubAccountConfig
-from bullet_trade.errors import UnknownAccount, Unsupported
+from bullet_trade.errors import Forbidden, UnknownAccount, Unsupported
 from bullet_trade.server.context import RequestContext
 from bullet_trade.server.handlers.params import opt_str
 from bullet_trade.server.subaccounts.spec import bind_parents
@@ -70,7 +75,8 @@ def resolve_route(ctx: RequestContext, payload: dict[str, Any]) -> Route:
         Unsupported: the broker service is disabled.
         UnknownAccount: unknown account (field ``account_key``) or sub-account, or a
             sub-account of another account (field ``sub_account_id``); no account configured.
-        Forbidden: the token may not use the resolved account.
+        Forbidden: the token may not use the resolved account, or is bound to sub-accounts
+            and the request does not act as one of them.
         BadRequest: ``account_key`` / ``sub_account_id`` is not a string.
     """
     broker = require_broker(ctx)
@@ -91,12 +97,62 @@ def resolve_route(ctx: RequestContext, payload: dict[str, Any]) -> Route:
                 f"sub-account {sub.name!r} belongs to account {sub.parent!r}, not {account!r}",
                 field="sub_account_id",
             )
+    sub = _token_sub(ctx, sub, keys, account if requested is not None else None)
     route = Route(sub.parent if sub is not None else account, sub)
     ctx.authorize_account(route.account_key)  # token account binding (FORBIDDEN), before use
     ctx.account_key = route.account_key
     if sub is not None:
         ctx.log_fields["sub_account_id"] = sub.name
     return route
+
+
+def _token_sub(
+    ctx: RequestContext, sub: SubAccountConfig | None, keys: list[str], account: str | None
+) -> SubAccountConfig | None:
+    """Apply the token's sub-account binding (rule 4 of the module docstring).
+
+    Args:
+        sub: the sub-account the request resolved to, if any.
+        account: the account the request (or handshake) named, ``None`` when it named none.
+    """
+    grant = ctx.grant
+    allowed = grant.sub_accounts if grant is not None else None
+    if grant is None or allowed is None:
+        return sub
+    names = ", ".join(sorted(allowed))
+    if sub is None:
+        if len(allowed) != 1:
+            raise Forbidden(
+                f"token {grant.name!r} may only act as a sub-account ({names}); give "
+                "sub_account_id (该令牌只能以子账户身份操作)",
+                field="sub_account_id",
+            )
+        sub = _find_sub(next(iter(allowed)), ctx, keys)
+    if sub.name not in allowed:
+        ctx.log_fields["denied_sub_account"] = sub.name
+        raise Forbidden(
+            f"token {grant.name!r} may not act as sub-account {sub.name!r} (allowed: {names}) "
+            "(无权使用该子账户)",
+            field="sub_account_id",
+        )
+    if account is not None and account != sub.parent:
+        raise Forbidden(
+            f"token {grant.name!r} acts as sub-account {sub.name!r} of {sub.parent!r}; it may "
+            f"not use account {account!r} (无权使用该账户)",
+            field="account_key",
+        )
+    return sub
+
+
+def find_sub(ctx: RequestContext, text: str) -> SubAccountConfig:
+    """The configured sub-account ``text`` names (``name`` or ``name@parent``).
+
+    Raises:
+        UnknownAccount: not configured, or not a sub-account of ``parent`` (field
+            ``sub_account_id``).
+    """
+    broker = require_broker(ctx)
+    return _find_sub(text, ctx, [account.key for account in broker.accounts()])
 
 
 def _find_sub(text: str, ctx: RequestContext, keys: list[str]) -> SubAccountConfig:

@@ -4,6 +4,9 @@
 slips in), then cancels every open order of the account. From then on ``broker.place_order``
 on that account is refused with ``TRADING_HALTED`` — also after a restart — until
 ``admin.resume {account_key}``. Cancels stay allowed while halted.
+
+Both act on a whole account, so a token bound to sub-accounts (``sub_accounts``) is refused
+with ``FORBIDDEN`` (field ``sub_account_id``) even when it has the ``admin`` scope.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bullet_trade.errors import Forbidden
 from bullet_trade.server.context import ActionSpec, RequestContext
 from bullet_trade.server.handlers.accounts import require_broker, resolve_account
 from bullet_trade.server.handlers.params import opt_str
@@ -43,6 +47,7 @@ class HaltService:
             ``{"halted": true, "account_key", "reason", "canceled": [order ids],
             "cancel_failed": [order ids]}``.
         """
+        _whole_account_token(ctx)
         account = resolve_account(ctx, payload)
         broker = require_broker(ctx)
         reason = opt_str(payload, "reason") or DEFAULT_REASON
@@ -66,7 +71,19 @@ class HaltService:
 
     async def resume(self, ctx: RequestContext, payload: dict[str, Any]) -> dict[str, Any]:
         """Lift the halt. Returns ``{"halted": false, "account_key", "was_halted": bool}``."""
+        _whole_account_token(ctx)
         account = resolve_account(ctx, payload)
         was_halted = await self._halts.resume(account)
         log.warning("trading resumed / 交易已恢复: account=%s", account)
         return {"halted": False, "account_key": account, "was_halted": was_halted}
+
+
+def _whole_account_token(ctx: RequestContext) -> None:
+    """Refuse a token bound to sub-accounts: the kill switch acts on the parent account."""
+    grant = ctx.grant
+    if grant is not None and grant.sub_accounts is not None:
+        raise Forbidden(
+            f"token {grant.name!r} is bound to sub-accounts and may not halt or resume a "
+            "whole account (子账户令牌不能操作整个账户)",
+            field="sub_account_id",
+        )

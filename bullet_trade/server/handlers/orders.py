@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,8 +19,9 @@ from typing import Any
 from bullet_trade.adapters.contracts import Broker
 from bullet_trade.config import SubAccountConfig
 from bullet_trade.errors import BackendUnavailable, OrderRejected, RateLimited, TradingHalted
+from bullet_trade.model import rules
 from bullet_trade.model.enums import Side
-from bullet_trade.model.records import CancelResult, Order, PlaceOrder
+from bullet_trade.model.records import CancelResult, Order, PlaceOrder, Quote
 from bullet_trade.server.context import RequestContext, ServerState
 from bullet_trade.server.handlers.accounts import Route, require_broker, resolve_route, tag_sub
 from bullet_trade.server.handlers.idempotency import IdempotencyStore, MemoryIdempotencyStore
@@ -112,8 +114,9 @@ class OrderService:
         Raises:
             BadRequest, UnknownAccount: invalid input (nothing submitted).
             TradingHalted, RateLimited: refused before anything was journaled.
-            OrderRejected: the broker, or the sub-account quota (reason
-                ``sub_account_quota``), refused the order (recorded for the key).
+            OrderRejected: the broker, the sub-account quota (reason ``sub_account_quota``)
+                or, for a SELL, the sub-account's own closeable shares (reason
+                ``sub_account_position``) refused the order (recorded for the key).
             IdempotencyConflict: the key was used for a different order.
         """
         route = resolve_route(ctx, payload)
@@ -183,10 +186,12 @@ class OrderService:
 
     async def _reservation_price(self, sub: SubAccountConfig, command: PlaceOrder) -> float:
         """Per-share price the quota reserves at: the order's (limit or protect) price, else
-        the data provider's last price. Only a limited BUY needs one.
+        the protective price a market BUY may fill up to (:func:`rules.protect_price` from
+        the last price and the day's limits), so a fill above the last price cannot push
+        usage past the limit. Only a limited BUY needs one.
 
         Raises:
-            OrderRejected: reason ``quota_price_unknown`` (no price and no last price).
+            OrderRejected: reason ``quota_price_unknown`` (no usable quote).
         """
         if command.price is not None:
             return command.price
@@ -195,9 +200,11 @@ class OrderService:
         data = self._state.data
         try:
             if data is not None:
-                return (await data.quote(command.security)).last_price
+                price = _protective_buy_price(await data.quote(command.security))
+                if price is not None:
+                    return price
         except Exception:  # I/O boundary: without a price the quota cannot be checked
-            log.exception("no last price for %s (sub-account quota)", command.security.jq)
+            log.exception("no quote for %s (sub-account quota)", command.security.jq)
         raise OrderRejected(
             f"sub-account {sub.name!r}: cannot value this market order for its quota; "
             "give style.protect_price (无法估算委托金额)",
@@ -265,6 +272,19 @@ class OrderService:
             return {}
         order = await broker.order(account, order_id)
         return tag_sub(order.to_wire(), route) if order is not None else {}
+
+
+def _protective_buy_price(quote: Quote) -> float | None:
+    """The protective price of a market BUY, or ``None`` without a usable last price."""
+    last = quote.last_price
+    if not (math.isfinite(last) and last > 0):
+        return None
+    high = quote.high_limit if math.isfinite(quote.high_limit) and quote.high_limit > 0 else (
+        math.inf)
+    low = quote.low_limit if math.isfinite(quote.low_limit) and quote.low_limit > 0 else 0.0
+    price = rules.protect_price(quote.security, last, is_buy=True, low_limit=low,
+                                high_limit=high)
+    return price if math.isfinite(price) and price > 0 else None
 
 
 def _fingerprint(command: PlaceOrder, sub: str | None) -> str:

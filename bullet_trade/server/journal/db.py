@@ -9,8 +9,9 @@ Contract:
 * Tables: ``intents`` (one row per ``(account_key, idem_key)``; state ``pending`` →
   ``submitted`` | ``rejected`` | ``unknown``, later ``settled`` by the reconciler),
   ``events`` (``seq INTEGER PRIMARY KEY AUTOINCREMENT``: strictly increasing, never reused,
-  survives restarts), ``halts`` (the kill switch per account) and ``sub_orders`` (orders
-  placed under a virtual sub-account: attribution and quota, see :mod:`.suborders`).
+  survives restarts; ``sub_account`` names the sub-account an order/trade event belongs
+  to), ``halts`` (the kill switch per account), ``sub_orders`` and ``sub_fills`` (orders
+  placed under a virtual sub-account and their fills' fees, see :mod:`.suborders`).
 * After :meth:`Journal.close` every call raises :class:`JournalClosed`.
 """
 
@@ -103,6 +104,7 @@ class EventRow:
     account_key: str | None
     payload: str
     ts: float
+    sub_account: str | None = None
 
 
 class Journal:
@@ -143,6 +145,7 @@ class Journal:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
+        _add_missing_columns(db)
         return db
 
     async def close(self) -> None:
@@ -258,32 +261,57 @@ class Journal:
 
     # ------------------------------------------------------------------ events
 
-    async def append_events(self, events: list[tuple[str, str | None, str]]) -> list[int]:
-        """Append ``(kind, account_key, payload_json)`` rows in order; returns their seqs."""
+    async def append_events(
+        self,
+        events: list[tuple[str, str | None, str]],
+        subs: list[str | None] | None = None,
+    ) -> list[int]:
+        """Append ``(kind, account_key, payload_json)`` rows in order; returns their seqs.
+        ``subs`` (same length) attributes each event to a sub-account (``None``: none)."""
         now = self._clock()
+        owners = subs if subs is not None else [None] * len(events)
 
         def work(db: sqlite3.Connection) -> list[int]:
             seqs: list[int] = []
-            for kind, account_key, payload in events:
+            for (kind, account_key, payload), sub in zip(events, owners, strict=True):
                 cursor = db.execute(
-                    "INSERT INTO events (kind, account_key, payload, ts) VALUES (?,?,?,?)",
-                    (kind, account_key, payload, now),
+                    "INSERT INTO events (kind, account_key, payload, ts, sub_account) "
+                    "VALUES (?,?,?,?,?)",
+                    (kind, account_key, payload, now, sub),
                 )
                 seqs.append(int(cursor.lastrowid or 0))
             return seqs
 
         return await self._call(work)
 
-    async def events_since(self, since_seq: int, limit: int) -> list[EventRow]:
-        """Up to ``limit`` events with ``seq > since_seq``, ascending."""
+    async def events_since(
+        self,
+        since_seq: int,
+        limit: int,
+        *,
+        accounts: frozenset[str] | None = None,
+        subs: frozenset[str] | None = None,
+    ) -> list[EventRow]:
+        """Up to ``limit`` events with ``seq > since_seq``, ascending.
+
+        Filters (``None``: no filter): ``accounts`` keeps events of those accounts and events
+        of no account; ``subs`` keeps only ``order``/``trade`` events attributed to one of
+        those sub-accounts plus ``backend`` events (the ``limit`` counts kept rows only).
+        """
+        where: list[str] = ["seq > ?"]
+        args: list[object] = [since_seq]
+        if accounts is not None:
+            where.append(f"(account_key IS NULL OR account_key IN ({_marks(accounts)}))")
+            args.extend(sorted(accounts))
+        if subs is not None:
+            where.append(f"(kind = 'backend' OR (kind IN ('order', 'trade') AND sub_account "
+                         f"IN ({_marks(subs)})))")
+            args.extend(sorted(subs))
+        sql = (f"SELECT seq, kind, account_key, payload, ts, sub_account FROM events WHERE "
+               f"{' AND '.join(where)} ORDER BY seq LIMIT ?")
 
         def work(db: sqlite3.Connection) -> list[EventRow]:
-            rows = db.execute(
-                "SELECT seq, kind, account_key, payload, ts FROM events WHERE seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (since_seq, limit),
-            ).fetchall()
-            return [EventRow(*r) for r in rows]
+            return [EventRow(*r) for r in db.execute(sql, (*args, limit)).fetchall()]
 
         return await self._call(work)
 
@@ -323,6 +351,22 @@ class Journal:
 
     def now(self) -> float:
         return self._clock()
+
+
+def _marks(values: frozenset[str]) -> str:
+    return ",".join("?" * len(values)) if values else "NULL"
+
+
+#: Columns added after a table was first created: ``(table, column, declaration)``.
+_ADDED_COLUMNS = (("events", "sub_account", "TEXT"),)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a journal written by an older version up to the current schema."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _select_intent(db: sqlite3.Connection, account_key: str, idem_key: str) -> IntentRow | None:

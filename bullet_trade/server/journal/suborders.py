@@ -4,6 +4,10 @@ One row per ``(account_key, idem_key)`` — the same scope as the order's intent
 sub-account, the trading day, side, security, the price the quota reserved at, the amount,
 the broker order id once known, and the fill state (``filled_amount``, ``filled_value``,
 ``open``). Rows are kept across days: positions of a sub-account are built from its fills.
+
+The ``sub_fills`` table records each fill (``trade_id``) of such an order with the fees the
+broker reported for it (commission + tax), once: a fill seen again (event replay, resync
+after a restart) is not counted twice. ``SubOrder.fees`` is their sum, rebuilt at load.
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ CREATE TABLE IF NOT EXISTS sub_orders (
     open INTEGER NOT NULL,
     PRIMARY KEY (account_key, idem_key)
 );
+CREATE TABLE IF NOT EXISTS sub_fills (
+    account_key TEXT NOT NULL,
+    trade_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    fee REAL NOT NULL,
+    PRIMARY KEY (account_key, trade_id)
+);
 """
 
 _COLUMNS = (
@@ -46,6 +57,7 @@ class SubOrder:
     Attributes:
         price: the per-share price its quota reservation uses (limit / protect / last price).
         open: not yet terminal; an open BUY holds ``(amount - filled_amount) * price``.
+        fees: commission + tax the broker reported for its fills (from ``sub_fills``).
     """
 
     account_key: str
@@ -60,18 +72,20 @@ class SubOrder:
     filled_amount: int = 0
     filled_value: float = 0.0
     open: bool = True
+    fees: float = 0.0
 
     def quota_value(self) -> float:
-        """What this order counts against the daily BUY quota (0 for a sell)."""
+        """What this order counts against the daily BUY quota (0 for a sell): the cash it
+        used (fills and their fees) plus what its unfilled part reserves."""
         if self.side != "BUY":
             return 0.0
         remaining = max(0, self.amount - self.filled_amount) if self.open else 0
-        return self.filled_value + remaining * self.price
+        return self.filled_value + self.fees + remaining * self.price
 
 
 async def save_sub_order(journal: Journal, row: SubOrder) -> None:
     """Insert or replace ``row`` (durable when this returns)."""
-    values = (*astuple(row)[:-1], int(row.open))
+    values = (*astuple(row)[:11], int(row.open))
 
     def work(db: sqlite3.Connection) -> None:
         db.execute(f"INSERT OR REPLACE INTO sub_orders ({_COLUMNS}) VALUES "
@@ -110,3 +124,33 @@ def _row(values: tuple[Any, ...]) -> SubOrder:
         filled_amount=int(filled_amount), filled_value=float(filled_value),
         open=bool(is_open),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SubFill:
+    """One fill of a sub-account order and the fees reported for it."""
+
+    account_key: str
+    trade_id: str
+    idem_key: str
+    fee: float
+
+
+async def save_sub_fill(journal: Journal, fill: SubFill) -> None:
+    """Record ``fill`` (durable when this returns; a known ``trade_id`` is kept as is)."""
+
+    def work(db: sqlite3.Connection) -> None:
+        db.execute("INSERT OR IGNORE INTO sub_fills (account_key, trade_id, idem_key, fee) "
+                   "VALUES (?,?,?,?)", astuple(fill))
+
+    await journal.transaction(work)
+
+
+async def load_sub_fills(journal: Journal) -> list[SubFill]:
+    """Every recorded fill."""
+
+    def work(db: sqlite3.Connection) -> list[SubFill]:
+        rows = db.execute("SELECT account_key, trade_id, idem_key, fee FROM sub_fills")
+        return [SubFill(str(a), str(t), str(k), float(f)) for a, t, k, f in rows.fetchall()]
+
+    return await journal.transaction(work)

@@ -31,7 +31,7 @@ from bullet_trade.server.security.tls import (
     certificate_fingerprint,
     server_ssl_context,
 )
-from bullet_trade.server.security.tokens import TokenRegistry
+from bullet_trade.server.security.tokens import TokenRegistry, check_sub_account_grants
 
 __all__ = ["Security", "SecuritySetupError"]
 
@@ -71,6 +71,7 @@ class Security:
             delay_max=config.auth_delay_max,
         )
         tokens = TokenRegistry(config.token_grants())
+        check_sub_account_grants(tokens.grants, {s.name: s.parent for s in config.sub_accounts})
         audit_path = config.runtime_dir / "logs" / "audit.log" if config.audit_log else None
         return cls(
             config=config,

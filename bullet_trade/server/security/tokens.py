@@ -6,6 +6,7 @@ Tokens file (TOML)::
     token = "a-long-random-secret"
     scopes = ["data", "trade"]        # any of data, trade, admin (default: all three)
     accounts = ["main"]               # account keys; omitted or ["*"] means all
+    sub_accounts = ["demo"]           # optional: act only as these virtual sub-accounts
 
 Authorisation model (enforced by ``server/dispatch.py``):
 
@@ -15,12 +16,19 @@ Authorisation model (enforced by ``server/dispatch.py``):
 * A token bound to accounts may only use those account keys: the account resolver calls
   :meth:`~bullet_trade.server.context.RequestContext.authorize_account` before touching the
   broker, and the dispatcher re-checks ``ctx.account_key`` afterwards.
+* A token with ``sub_accounts`` acts only as those sub-accounts (``server/handlers/
+  accounts.py``): a broker request without ``sub_account_id`` uses its only sub-account (or
+  is ``FORBIDDEN`` when it has several), the parent account is never reachable directly,
+  the kill switch is refused, and its ``events.v1`` stream carries only those sub-accounts'
+  order and trade events. Names must be configured sub-accounts
+  (:func:`check_sub_account_grants`, at startup).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -37,7 +45,8 @@ else:  # pragma: no cover - Python 3.10
 #: Actions any authenticated token may call, whatever its scopes.
 PUBLIC_ACTIONS = frozenset({"admin.health", "admin.capabilities"})
 _SERVICE_SCOPE = {"data": "data", "broker": "trade"}
-_KEYS = frozenset({"token", "scopes", "accounts"})
+_KEYS = frozenset({"token", "scopes", "accounts", "sub_accounts"})
+_SUB_NAME = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
 def token_fingerprint(token: str) -> str:
@@ -136,15 +145,60 @@ def _grant(path: Path, name: str, entry: Any) -> TokenGrant:
         raise SecuritySetupError(f"{where}: 'token' must be a string of at least 16 characters")
     scopes = _strings(where, entry, "scopes", default=sorted(TOKEN_SCOPES))
     accounts = _strings(where, entry, "accounts", default=["*"])
+    subs = _sub_accounts(where, entry)
     try:
         return TokenGrant(
             name=name,
             token=secret,
             scopes=frozenset(scopes),
             accounts=None if "*" in accounts else frozenset(accounts),
+            sub_accounts=subs,
         )
     except ValueError as exc:
         raise SecuritySetupError(f"{where}: {exc}") from None
+
+
+def _sub_accounts(where: str, entry: Mapping[str, Any]) -> frozenset[str] | None:
+    """``sub_accounts``: absent → ``None``; else a non-empty list of sub-account names."""
+    if "sub_accounts" not in entry:
+        return None
+    names = _strings(where, entry, "sub_accounts", default=[])
+    bad = [n for n in names if not _SUB_NAME.fullmatch(n)]
+    if not names or bad:
+        raise SecuritySetupError(
+            f"{where}: 'sub_accounts' must list sub-account names (1-16 letters, digits, "
+            f"'_' or '-'; no '*'), got {bad or names}"
+        )
+    return frozenset(names)
+
+
+def check_sub_account_grants(
+    grants: Iterable[TokenGrant], sub_accounts: Mapping[str, str]
+) -> None:
+    """Startup check: every sub-account a token is bound to is configured, and its parent is
+    one of the token's accounts.
+
+    Args:
+        sub_accounts: configured sub-account name → parent account key as configured
+            (``default`` is resolved later; the request-time account check still applies).
+
+    Raises:
+        SecuritySetupError: names the token and the sub-account.
+    """
+    for grant in grants:
+        for name in sorted(grant.sub_accounts or ()):
+            parent = sub_accounts.get(name)
+            if parent is None:
+                configured = ", ".join(sorted(sub_accounts)) or "none"
+                raise SecuritySetupError(
+                    f"token {grant.name!r}: sub-account {name!r} is not configured "
+                    f"(--sub-accounts: {configured})"
+                )
+            if grant.accounts is not None and parent not in grant.accounts | {"default"}:
+                raise SecuritySetupError(
+                    f"token {grant.name!r}: sub-account {name!r} belongs to account "
+                    f"{parent!r}, which the token may not use"
+                )
 
 
 def _strings(where: str, entry: Mapping[str, Any], key: str, default: list[str]) -> list[str]:

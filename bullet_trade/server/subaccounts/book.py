@@ -6,12 +6,18 @@ Contract:
   reading the usage and adding the reservation, so concurrent orders on the event loop can
   never jointly exceed a limit. The reservation is then written to the journal *before* the
   broker is called; a journal that cannot write refuses the order (``BACKEND_UNAVAILABLE``).
-* Usage of a sub-account = Σ over today's BUY orders of ``filled_value + unfilled × price``
-  while open, ``filled_value`` once terminal (cancel / reject releases the unfilled part;
-  fills true the reservation up to what was really paid). Sells never use quota.
+* Usage of a sub-account = Σ over today's BUY orders of ``filled_value + fees + unfilled ×
+  price`` while open, ``filled_value + fees`` once terminal (cancel / reject releases the
+  unfilled part; fills true the reservation up to what was really paid, fees included as the
+  broker reports them per fill). Sells never use quota.
+* A SELL may use only the sub-account's own closeable shares (:mod:`.holdings`); the check and
+  the reservation of those shares happen in the same no-``await`` step as the quota check,
+  so concurrent sells cannot oversell. Refused: ``ORDER_REJECTED`` reason
+  ``sub_account_position``.
 * Reservations are keyed by ``(account_key, idempotency_key)``: a retry never reserves twice.
-* Order events from the broker (:meth:`on_event`) keep fills current; :meth:`resync` asks the
-  broker again after a restart. Rows survive restarts in the journal's ``sub_orders`` table.
+* Order and trade events from the broker (:meth:`on_event`) keep fills and fees current;
+  :meth:`resync` asks the broker again after a restart. Rows survive restarts in the
+  journal's ``sub_orders`` and ``sub_fills`` tables.
 """
 
 from __future__ import annotations
@@ -19,27 +25,43 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import date
+from typing import Any
 
 from bullet_trade.adapters.contracts import Broker
 from bullet_trade.config import SubAccountConfig
 from bullet_trade.errors import BackendUnavailable, OrderRejected
 from bullet_trade.model.enums import Side
-from bullet_trade.model.records import BrokerEvent, Order, OrderUpdated, PlaceOrder
+from bullet_trade.model.records import (
+    BrokerEvent,
+    Order,
+    OrderUpdated,
+    PlaceOrder,
+    Trade,
+    TradeExecuted,
+)
 from bullet_trade.server.journal.codec import TAG_LENGTH, order_from_json, remark_tag
 from bullet_trade.server.journal.db import REJECTED, SUBMITTED, Journal
 from bullet_trade.server.journal.suborders import (
+    SubFill,
     SubOrder,
     delete_sub_order,
+    load_sub_fills,
     load_sub_orders,
+    save_sub_fill,
     save_sub_order,
 )
+from bullet_trade.server.subaccounts.holdings import sellable
 
 log = logging.getLogger("bullet_trade.server.orders")
 
 #: ``reason`` of an order refused because it would exceed its sub-account's quota.
 QUOTA_EXCEEDED = "sub_account_quota"
+#: ``reason`` of a SELL refused because the sub-account does not hold the shares.
+POSITION_EXCEEDED = "sub_account_position"
+#: Fills of not-yet-attributed orders kept until their order is known (bounded).
+_MAX_ORPHAN_FILLS = 2048
 _Key = tuple[str, str]
 
 
@@ -65,13 +87,20 @@ class SubAccountBook:
         self._by_order: dict[tuple[str, str], SubOrder] = {}
         self._by_tag: dict[str, SubOrder] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._fills: set[tuple[str, str]] = set()  # (account_key, trade_id) counted
+        self._orphans: dict[tuple[str, str], Trade] = {}  # (account_key, trade_id)
 
     async def load(self) -> None:
-        """Read the journal's rows (call once, after the journal is open)."""
+        """Read the journal's rows and fills (call once, after the journal is open)."""
         if self._journal is None:
             return
         for row in await load_sub_orders(self._journal):
             self._index(row)
+        for fill in await load_sub_fills(self._journal):
+            owner = self._rows.get((fill.account_key, fill.idem_key))
+            self._fills.add((fill.account_key, fill.trade_id))
+            if owner is not None:
+                owner.fees = round(owner.fees + fill.fee, 4)
 
     def used(self, sub: str) -> float:
         """Today's quota usage of ``sub`` (CNY)."""
@@ -90,6 +119,21 @@ class SubAccountBook:
         row = self._by_order.get((account_key, order_id))
         return row.sub_account if row is not None else None
 
+    def attribute(self, event: BrokerEvent) -> str | None:
+        """The sub-account a broker event belongs to (order or trade of one of its orders),
+        else ``None`` (the parent's own orders, account snapshots, backend state)."""
+        if isinstance(event, TradeExecuted):
+            return self.owner(event.trade.account_key, event.trade.order_id)
+        if not isinstance(event, OrderUpdated):
+            return None
+        order = event.order
+        found = self.owner(order.account_key, order.order_id)
+        if found is None:
+            row = self._by_tag.get(order.remark[:TAG_LENGTH])
+            if row is not None and row.account_key == order.account_key:
+                found = row.sub_account
+        return found
+
     async def reserve(
         self, sub: SubAccountConfig, key: str, command: PlaceOrder, price: float
     ) -> SubOrder:
@@ -107,10 +151,7 @@ class SubAccountBook:
             day=self._today().isoformat(), side=command.side.value,
             security=command.security.jq, price=price, amount=command.amount,
         )
-        if sub.limit is not None and command.side is Side.BUY:
-            used = self.used(sub.name)
-            if used + row.quota_value() > sub.limit + 1e-6:
-                raise _quota_error(sub, used, row.quota_value())
+        self._check(sub, row)
         self._index(row)  # no await since the check: concurrent orders see this reservation
         try:
             await self._save(row)
@@ -121,6 +162,18 @@ class SubAccountBook:
                 "the order journal is unavailable; nothing was submitted (订单日志不可用)"
             ) from exc
         return row
+
+    def _check(self, sub: SubAccountConfig, row: SubOrder) -> None:
+        """Quota of a BUY, own closeable shares of a SELL (synchronous: part of the atomic
+        check-and-reserve step)."""
+        if row.side == Side.SELL.value:
+            available = sellable(self.rows(sub.name), row.security, row.day)
+            if row.amount > available:
+                raise _position_error(sub, row, available)
+        elif sub.limit is not None:
+            used = self.used(sub.name)
+            if used + row.quota_value() > sub.limit + 1e-6:
+                raise _quota_error(sub, used, row.quota_value())
 
     async def bind(self, account_key: str, key: str, order: Order) -> None:
         """Attach the broker's order to its reservation and apply its fill state. Idempotent:
@@ -133,6 +186,7 @@ class SubAccountBook:
         self._by_order[(account_key, order.order_id)] = row
         _apply(row, order)
         await self._save_logged(row)
+        self._adopt_orphans(account_key, order.order_id)
 
     async def drop(self, account_key: str, key: str) -> None:
         """Forget an order that never reached the broker (its reservation is released)."""
@@ -159,6 +213,19 @@ class SubAccountBook:
             except Exception:  # I/O boundary: try again at the next start
                 log.exception("sub-account resync of %s/%s failed", row.account_key,
                               row.idem_key)
+        await self._resync_fills(broker)
+
+    async def _resync_fills(self, broker: Broker) -> None:
+        """Count fills (and their fees) of today's orders that happened while we were down."""
+        today = self._today().isoformat()
+        for account in sorted({r.account_key for r in self._rows.values() if r.day == today}):
+            try:
+                trades = await broker.trades(account)
+            except Exception:  # I/O boundary: fees of those fills are counted at next start
+                log.exception("sub-account resync: cannot list trades of %s", account)
+                continue
+            for trade in trades:
+                self._on_trade(trade)
 
     async def _settle_unbound(self, row: SubOrder) -> None:
         if self._journal is None:
@@ -183,6 +250,9 @@ class SubAccountBook:
     def on_event(self, event: BrokerEvent) -> None:
         """Broker listener: true up the fills of an attributed order (persisted in the
         background, in order)."""
+        if isinstance(event, TradeExecuted):
+            self._on_trade(event.trade)
+            return
         if not isinstance(event, OrderUpdated):
             return
         order = event.order
@@ -193,10 +263,47 @@ class SubAccountBook:
                 return
             row.order_id = order.order_id
             self._by_order[(order.account_key, order.order_id)] = row
+            self._adopt_orphans(order.account_key, order.order_id)
         _apply(row, order)
-        task = asyncio.ensure_future(self._save_logged(dataclasses.replace(row)))
+        self._background(self._save_logged(dataclasses.replace(row)))
+
+    def _on_trade(self, trade: Trade) -> None:
+        """Count one fill's fees on its order, once per ``trade_id``; a fill of an order not
+        attributed yet waits (bounded) until its order is known."""
+        done = (trade.account_key, trade.trade_id)
+        if done in self._fills:
+            return
+        row = self._by_order.get((trade.account_key, trade.order_id))
+        if row is None:
+            if len(self._orphans) >= _MAX_ORPHAN_FILLS:
+                self._orphans.pop(next(iter(self._orphans)))
+            self._orphans[done] = trade
+            return
+        self._fills.add(done)
+        fee = round(trade.commission + trade.tax, 4)
+        row.fees = round(row.fees + fee, 4)
+        self._background(self._save_fill(SubFill(row.account_key, trade.trade_id,
+                                                 row.idem_key, fee)))
+
+    def _adopt_orphans(self, account_key: str, order_id: str) -> None:
+        waiting = [t for t in self._orphans.values()
+                   if t.account_key == account_key and t.order_id == order_id]
+        for trade in waiting:
+            del self._orphans[(trade.account_key, trade.trade_id)]
+            self._on_trade(trade)
+
+    def _background(self, write: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(write)
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+
+    async def _save_fill(self, fill: SubFill) -> None:
+        if self._journal is None:
+            return
+        try:
+            await save_sub_fill(self._journal, fill)
+        except Exception:  # I/O boundary: a restart recounts today's fills from the broker
+            log.exception("journal: cannot record sub-account fill %s", fill.trade_id)
 
     async def close(self) -> None:
         """Wait for the background writes."""
@@ -235,6 +342,17 @@ def _apply(row: SubOrder, order: Order) -> None:
     row.filled_amount = order.filled
     row.filled_value = round(order.filled * order.avg_fill_price, 4)
     row.open = not order.status.is_terminal
+
+
+def _position_error(sub: SubAccountConfig, row: SubOrder, available: int) -> OrderRejected:
+    return OrderRejected(
+        f"sub-account {sub.name!r}: cannot sell {row.amount} {row.security}, it can close "
+        f"{available} (子账户可卖数量不足)",
+        reason=POSITION_EXCEEDED,
+        field="amount",
+        details={"sub_account_id": sub.name, "security": row.security,
+                 "closeable_amount": available},
+    )
 
 
 def _quota_error(sub: SubAccountConfig, used: float, value: float) -> OrderRejected:

@@ -3,9 +3,9 @@
 * Orders, trades and order status: only the orders placed under the sub-account (attributed
   in the journal), from the parent account's rows at the broker.
 * Positions: built from the sub-account's own fills over all recorded days — amount = bought
-  − sold, ``avg_cost`` = bought value / bought shares (fees excluded), ``last_price`` and
-  ``name`` from the parent's position, ``closeable_amount`` = amount minus today's buys,
-  capped by the parent's closeable amount (T+1).
+  − sold, ``avg_cost`` = (bought value + the fees reported for those buys) / bought shares,
+  ``last_price`` and ``name`` from the parent's position, ``closeable_amount`` = what a new
+  SELL may still use (:mod:`.holdings`: T+1, minus open sells), capped by the parent's.
 * Account: the parent's ``account_key``/``account_id``; ``available_cash`` = the parent's,
   capped by the quota still available; ``frozen_cash`` = what the sub-account's open BUY
   orders reserve; its own positions; plus ``sub_account_id``, ``quota_limit``,
@@ -14,22 +14,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from bullet_trade.config import SubAccountConfig
 from bullet_trade.model.codes import parse_security
 from bullet_trade.model.records import AccountSnapshot, Position
-from bullet_trade.server.journal.suborders import SubOrder
+from bullet_trade.model.rules import is_t0
 from bullet_trade.server.subaccounts.book import SubAccountBook
-
-
-@dataclass(slots=True)
-class _Holding:
-    bought: int = 0
-    bought_value: float = 0.0
-    sold: int = 0
-    bought_today: int = 0
+from bullet_trade.server.subaccounts.holdings import holdings
 
 
 def order_ids(book: SubAccountBook, sub: SubAccountConfig) -> set[str]:
@@ -41,38 +33,23 @@ def positions(
     book: SubAccountBook, sub: SubAccountConfig, parent: list[Position], today: str
 ) -> list[Position]:
     """The sub-account's positions (see the module docstring), in first-bought order."""
-    holdings = _holdings(book.rows(sub.name), today)
     by_code = {p.security.jq: p for p in parent}
     out: list[Position] = []
-    for code, held in holdings.items():
-        amount = held.bought - held.sold
-        if amount <= 0:
+    for code, held in holdings(book.rows(sub.name), today).items():
+        if held.amount <= 0:
             continue
-        avg_cost = round(held.bought_value / held.bought, 4) if held.bought else 0.0
+        security = parse_security(code)
         base = by_code.get(code)
-        closeable = max(0, amount - held.bought_today)
+        closeable = held.sellable(is_t0(security))
         if base is not None:
             closeable = min(closeable, base.closeable_amount)
         out.append(Position(
-            security=parse_security(code), amount=amount, closeable_amount=closeable,
-            avg_cost=avg_cost, last_price=base.last_price if base is not None else avg_cost,
+            security=security, amount=held.amount, closeable_amount=closeable,
+            avg_cost=held.avg_cost,
+            last_price=base.last_price if base is not None else held.avg_cost,
             name=base.name if base is not None else None,
         ))
     return out
-
-
-def _holdings(rows: list[SubOrder], today: str) -> dict[str, _Holding]:
-    holdings: dict[str, _Holding] = {}
-    for row in rows:
-        held = holdings.setdefault(row.security, _Holding())
-        if row.side == "BUY":
-            held.bought += row.filled_amount
-            held.bought_value += row.filled_value
-            if row.day == today:
-                held.bought_today += row.filled_amount
-        else:
-            held.sold += row.filled_amount
-    return holdings
 
 
 def quota(book: SubAccountBook, sub: SubAccountConfig) -> dict[str, Any]:
