@@ -28,12 +28,14 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from bullet_trade.errors import BadRequest
 from bullet_trade.model.codes import Security
 from bullet_trade.model.records import (
     AccountConfig,
     AccountSnapshot,
     BrokerEvent,
     CancelResult,
+    DividendEvent,
     HistoryQuery,
     Order,
     PlaceOrder,
@@ -154,6 +156,71 @@ class BatchHistoryProvider(Protocol):
     async def history_batch(self, queries: Sequence[HistoryQuery]) -> HistoryBatch:
         """The bars of every query (same content as :meth:`DataProvider.history` for each,
         in ``queries`` order). Raises what ``history`` raises for an invalid query."""
+        ...
+
+
+#: Instrument types :meth:`ReferenceData.all_securities` understands. ``fund`` means every
+#: exchange-traded fund (ETFs included); the ``type`` column then says which kind it is.
+SECURITY_TYPES = ("stock", "fund", "etf", "index")
+
+
+def check_security_types(types: Sequence[str], field: str = "types") -> tuple[str, ...]:
+    """Validate and de-duplicate requested instrument types (lower-cased, order kept).
+
+    An empty sequence means ``("stock",)`` (JoinQuant's default).
+
+    Raises:
+        BadRequest: a type outside :data:`SECURITY_TYPES` (``field`` names the input).
+    """
+    out: list[str] = []
+    for value in types:
+        kind = value.strip().lower() if isinstance(value, str) else value
+        if kind not in SECURITY_TYPES:
+            raise BadRequest(
+                f"{field} must be among {', '.join(SECURITY_TYPES)}, got {value!r}", field=field
+            )
+        if kind not in out:
+            out.append(kind)
+    return tuple(out) or ("stock",)
+
+
+@runtime_checkable
+class ReferenceData(Protocol):
+    """Optional capability of a :class:`DataProvider`: the instrument list, index members
+    and ex-dividend events (JoinQuant's ``get_all_securities``, ``get_index_stocks`` and
+    ``get_split_dividend``).
+
+    Callers check it with ``isinstance(provider, ReferenceData)``; the server answers the
+    three ``data.*`` actions ``UNSUPPORTED`` for a provider without it. Results are
+    consistent with :meth:`DataProvider.security_info` (same names, types and dates).
+    """
+
+    async def all_securities(
+        self, types: Sequence[str], date: date | None = None
+    ) -> list[SecurityInfo]:
+        """Listed instruments of ``types`` (see :data:`SECURITY_TYPES`; empty = stocks),
+        sorted by JoinQuant code. With ``date``, only those listed on that day
+        (``start_date <= date <= end_date``); without it, every known one.
+
+        Raises:
+            BadRequest: an unknown type (field ``types``).
+        """
+        ...
+
+    async def index_stocks(self, index: Security, date: date | None = None) -> list[Security]:
+        """Constituents of ``index`` (on ``date`` when the backend keeps history, else the
+        current ones), sorted by JoinQuant code; empty for a code with no known members."""
+        ...
+
+    async def split_dividend(
+        self, security: Security, start: date | None = None, end: date | None = None
+    ) -> list[DividendEvent]:
+        """Ex-dividend events with ex-dates in ``[start, end]`` (either open), oldest first;
+        empty for instruments without events (indices).
+
+        Raises:
+            BadRequest: ``start`` after ``end`` (field ``start``).
+        """
         ...
 
 

@@ -162,8 +162,11 @@ class AsyncConnection:
             raise ConnectionLost("the connection was closed", details={"sent": False})
         if self._link is not None:
             return
+        # the account routing travels in the handshake too, so a sub-account session is
+        # bound to its sub-account server-side (its event stream is filtered to its orders)
         handshake = Handshake(
-            token=self._config.token, features=self._features, extensions=self._extensions
+            token=self._config.token, features=self._features, extensions=self._extensions,
+            account_key=self._config.account_key, sub_account_id=self._config.sub_account_id,
         )
         opened = await connect_with_timeout(self._config, handshake)
         if self.closed:  # closed while we were connecting

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
@@ -198,6 +198,23 @@ class RemoteQmtProvider(_SyncClient[AsyncRemoteProvider]):
     def get_current_tick(self, security: str) -> dict[str, Any]:
         loop, api = self._require()
         return loop.run(api.get_current_tick(security))
+
+    def get_all_securities(
+        self, types: str | Sequence[str] | None = "stock", date: DateLike = None
+    ) -> pd.DataFrame:
+        """``data.get_all_securities`` (indexed by ``code``; see ``AsyncRemoteProvider``)."""
+        loop, api = self._require()
+        return loop.run(api.get_all_securities(types, date))
+
+    def get_index_stocks(self, index_symbol: str, date: DateLike = None) -> list[str]:
+        loop, api = self._require()
+        return loop.run(api.get_index_stocks(index_symbol, date))
+
+    def get_split_dividend(
+        self, security: str, start_date: DateLike = None, end_date: DateLike = None
+    ) -> list[dict[str, Any]]:
+        loop, api = self._require()
+        return loop.run(api.get_split_dividend(security, start_date, end_date))
 
     def get_live_current(self, security: str) -> dict[str, Any]:
         loop, api = self._require()

@@ -1,5 +1,6 @@
 """``AsyncRemoteProvider``: the :class:`~bullet_trade.adapters.contracts.DataProvider`
-contract over the network, plus the v1-shaped methods the sync facade forwards to.
+contract (and the optional ``ReferenceData`` capability) over the network, plus the v1-shaped
+methods the sync facade forwards to.
 
 Every data action is idempotent, so every call may be retried once after a reconnect.
 ``data.history`` replies are decoded from the v1 envelope or, when the connection negotiated
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -27,8 +28,15 @@ from bullet_trade.client.convert import (
     security_info_from_wire,
     unwrap_value,
 )
+from bullet_trade.client.reference import (
+    event_from_wire,
+    event_rows,
+    index_members,
+    securities_from_frame,
+    types_payload,
+)
 from bullet_trade.model.codes import Security, parse_security
-from bullet_trade.model.records import HistoryQuery, Quote, SecurityInfo
+from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, SecurityInfo
 from bullet_trade.wire import columnar
 from bullet_trade.wire.envelopes import payload_to_dataframe
 from bullet_trade.wire.messages import Event
@@ -169,6 +177,31 @@ class AsyncRemoteProvider:
         reply = await self._conn.read("data.live_current", {"security": security})
         return reply if isinstance(reply, dict) else {}
 
+    async def get_all_securities(
+        self, types: str | Sequence[str] | None = "stock", date: DateLike = None
+    ) -> pd.DataFrame:
+        """``data.get_all_securities``: the frame as sent (indexed by ``code``; columns
+        ``display_name, name, start_date, end_date, type, qmt_code``, dates as text)."""
+        payload = {"types": types_payload(types), "date": _format_date(date, "1d")}
+        reply = await self._conn.read("data.get_all_securities", payload)
+        return payload_to_dataframe(reply)
+
+    async def get_index_stocks(self, index_symbol: str, date: DateLike = None) -> list[str]:
+        """``data.get_index_stocks``: JoinQuant codes of the index's constituents."""
+        payload = {"index_symbol": index_symbol, "date": _format_date(date, "1d")}
+        return index_members(await self._conn.read("data.get_index_stocks", payload))
+
+    async def get_split_dividend(
+        self, security: str, start_date: DateLike = None, end_date: DateLike = None
+    ) -> list[dict[str, Any]]:
+        """``data.get_split_dividend``: the v1 event rows (``security, date, security_type,
+        scale_factor, bonus_pre_tax, per_base``), oldest first."""
+        payload = {
+            "security": security, "start": _format_date(start_date, "1d"),
+            "end": _format_date(end_date, "1d"),
+        }
+        return event_rows(await self._conn.read("data.get_split_dividend", payload))
+
     async def subscribe_ticks(self, symbols: Iterable[str], callback: TickCallback) -> None:
         """Call ``callback(tick_dict)`` for each pushed tick of ``symbols`` (JQ or QMT)."""
         codes = [parse_security(s).jq for s in symbols]
@@ -239,6 +272,23 @@ class AsyncRemoteProvider:
     async def security_info(self, security: Security) -> SecurityInfo:
         reply = await self._conn.read("data.security_info", {"security": security.jq})
         return security_info_from_wire(reply)
+
+    # ------------------------------------------------------------------ ReferenceData
+
+    async def all_securities(
+        self, types: Sequence[str], date: date | None = None
+    ) -> list[SecurityInfo]:
+        return securities_from_frame(await self.get_all_securities(list(types), date))
+
+    async def index_stocks(self, index: Security, date: date | None = None) -> list[Security]:
+        codes = await self.get_index_stocks(index.jq, date)
+        return [parse_security(code) for code in codes]
+
+    async def split_dividend(
+        self, security: Security, start: date | None = None, end: date | None = None
+    ) -> list[DividendEvent]:
+        rows = await self.get_split_dividend(security.jq, start, end)
+        return [event_from_wire(row, security) for row in rows]
 
     async def subscribe_quotes(
         self, securities: list[Security], listener: QuoteListener

@@ -26,6 +26,7 @@ _API_FUNCTIONS = (
     extras.order_percent, extras.order_target_percent, extras.subscribe, extras.unsubscribe,
     extras.unsubscribe_all, extras.send_msg, extras.set_message_handler,
     reference.get_bars, reference.get_all_securities, reference.get_index_stocks,
+    reference.get_split_dividend,
     tools.get_current_tick, tools.print_portfolio_info, tools.prettytable_print_df,
     tools.read_file, tools.write_file,
 )

@@ -1,24 +1,33 @@
 """JoinQuant data functions beyond plain bars: ``get_bars`` and reference data.
 
-``get_all_securities`` and ``get_index_stocks`` are passed through to the data provider when
-it offers the optional methods ``all_securities(types, date)`` / ``index_stocks(index, date)``;
-otherwise they raise ``NotImplementedError`` naming the provider (never an empty answer that a
-strategy could mistake for "no stocks").
+``get_all_securities``, ``get_index_stocks`` and ``get_split_dividend`` are passed through to
+the data provider when it has the optional
+:class:`~bullet_trade.adapters.contracts.ReferenceData` capability; otherwise they raise
+``NotImplementedError`` naming the provider (never an empty answer that a strategy could
+mistake for "no stocks").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
-from typing import Any, cast
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
+from bullet_trade.adapters.contracts import ReferenceData
 from bullet_trade.jq.binding import current_session
 from bullet_trade.jq.data import _as_datetime, _fetch, _frequency, _select
+from bullet_trade.model.codes import parse_security
+from bullet_trade.model.records import SecurityInfo
+
+if TYPE_CHECKING:
+    from bullet_trade.live.session import LiveSession
 
 _DEFAULT_BAR_FIELDS = ("date", "open", "high", "low", "close")
+#: Columns of JoinQuant's ``get_all_securities`` frame (indexed by ``code``).
+JQ_SECURITY_COLUMNS = ["display_name", "name", "start_date", "end_date", "type"]
 
 
 def _bars_end(unit: str, end_dt: Any, include_now: bool) -> tuple[str, datetime]:
@@ -63,25 +72,83 @@ def get_bars(security: str | Sequence[str], count: int, unit: str = "1d",
     return _one_bars(security, count, unit, fields, include_now, end_dt, df)
 
 
-def _optional(name: str) -> Any:
+def jq_securities_frame(infos: Sequence[SecurityInfo]) -> pd.DataFrame:
+    """JoinQuant's ``get_all_securities`` shape: indexed by ``code``, columns
+    :data:`JQ_SECURITY_COLUMNS`, dates as ``Timestamp`` (a missing end date is 2200-01-01)."""
+    rows = [info.to_wire() for info in infos]
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "display_name": [r["display_name"] for r in rows],
+            "name": [r["name"] for r in rows],
+            "start_date": pd.to_datetime([r["start_date"] for r in rows]),
+            "end_date": pd.to_datetime([r["end_date"] for r in rows]),
+            "type": [r["type"] for r in rows],
+        },
+        index=pd.Index([r["code"] for r in rows], name="code", dtype=object),
+        columns=JQ_SECURITY_COLUMNS,
+    )
+    return frame
+
+
+def _reference() -> tuple[LiveSession, ReferenceData]:
     session = current_session()
-    method = getattr(session.data, name, None)
-    if method is None:
+    data = session.data
+    if not isinstance(data, ReferenceData):
         raise NotImplementedError(
-            f"{type(session.data).__name__} does not provide {name}(); this data source "
-            "cannot answer it in live trading"
+            f"{type(data).__name__} does not provide reference data (get_all_securities, "
+            "get_index_stocks, get_split_dividend); this data source cannot answer it in live "
+            "trading"
         )
-    return session, method
+    return session, data
 
 
-def get_all_securities(types: str | Sequence[str] = "stock", date: Any = None) -> pd.DataFrame:
-    """All securities of ``types`` (pass-through; see the module docstring)."""
-    session, method = _optional("all_securities")
-    wanted = [types] if isinstance(types, str) else list(types)
-    return session.call(method(wanted, _as_datetime(date, end=False)))  # type: ignore[no-any-return]
+def _as_date(value: Any) -> date | None:
+    moment = _as_datetime(value, end=False)
+    return moment.date() if moment is not None else None
+
+
+def get_all_securities(
+    types: str | Sequence[str] | None = None, date: Any = None
+) -> pd.DataFrame:
+    """All securities of ``types`` (``stock``, ``fund``, ``etf``, ``index``; default stocks),
+    listed on ``date`` when given: JoinQuant's frame indexed by code with ``display_name``,
+    ``name``, ``start_date``, ``end_date`` (``Timestamp``) and ``type``.
+
+    Raises:
+        NotImplementedError: the data source has no reference data.
+        BadRequest: an unknown type.
+    """
+    session, data = _reference()
+    wanted = [types] if isinstance(types, str) else list(types or [])
+    infos = session.call(data.all_securities(wanted, _as_date(date)))
+    return jq_securities_frame(infos)
 
 
 def get_index_stocks(index_symbol: str, date: Any = None) -> list[str]:
-    """Constituents of an index (pass-through; see the module docstring)."""
-    session, method = _optional("index_stocks")
-    return list(session.call(method(index_symbol, _as_datetime(date, end=False))))
+    """JoinQuant codes of the constituents of ``index_symbol`` (on ``date`` when the source
+    keeps history), sorted."""
+    session, data = _reference()
+    index = parse_security(index_symbol, field="index_symbol")
+    members = session.call(data.index_stocks(index, _as_date(date)))
+    return [s.jq for s in members]
+
+
+def get_split_dividend(
+    security: str, start_date: Any = None, end_date: Any = None
+) -> list[dict[str, Any]]:
+    """Ex-dividend events of ``security``, oldest first, as dicts with ``security`` (JoinQuant
+    code), ``date`` (``datetime.date``), ``security_type``, ``scale_factor``,
+    ``bonus_pre_tax`` (cash per ``per_base`` shares, pre-tax) and ``per_base``.
+
+    ``end_date`` is capped at the strategy's current date (no future events); without
+    ``start_date`` every earlier event is listed.
+    """
+    session, data = _reference()
+    code = parse_security(security)
+    today = session.context.current_dt.date()
+    end = min(_as_date(end_date) or today, today)
+    start = _as_date(start_date)
+    if start is not None and start > end:
+        return []
+    events = session.call(data.split_dividend(code, start, end))
+    return [{**e.to_wire(), "date": e.ex_date} for e in events]

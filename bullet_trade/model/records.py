@@ -339,6 +339,56 @@ class SecurityInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DividendEvent:
+    """An ex-dividend / split event (``data.get_split_dividend``).
+
+    Attributes:
+        security: the stock or fund.
+        ex_date: the ex-rights / ex-dividend date.
+        security_type: ``stock`` or ``fund``.
+        scale_factor: shares held after the event per share held before (1 + bonus and
+            transferred shares per share); 1.0 for a cash-only event.
+        bonus_pre_tax: cash paid per ``per_base`` shares, pre-tax (CNY).
+        per_base: 10 for stocks, 1 for funds (the v1 convention).
+
+    Raises:
+        ValueError: (on construction) a non-finite or negative amount, a scale factor below
+            1, or a non-positive ``per_base``.
+    """
+
+    security: Security
+    ex_date: date
+    security_type: str
+    scale_factor: float
+    bonus_pre_tax: float
+    per_base: int
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale_factor) and self.scale_factor >= 1.0):
+            raise ValueError("scale_factor must be a finite number >= 1")
+        if not (math.isfinite(self.bonus_pre_tax) and self.bonus_pre_tax >= 0.0):
+            raise ValueError("bonus_pre_tax must be a finite non-negative number")
+        if self.per_base <= 0:
+            raise ValueError("per_base must be positive")
+
+    @property
+    def cash_per_share(self) -> float:
+        """Cash paid per share held, pre-tax (CNY)."""
+        return self.bonus_pre_tax / self.per_base
+
+    def to_wire(self) -> dict[str, Any]:
+        """v1 ``data.get_split_dividend`` row."""
+        return {
+            "security": self.security.jq,
+            "date": self.ex_date.isoformat(),
+            "security_type": self.security_type,
+            "scale_factor": self.scale_factor,
+            "bonus_pre_tax": self.bonus_pre_tax,
+            "per_base": self.per_base,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelResult:
     """Outcome of a cancel request: whether the broker accepted it, and the order after it."""
 

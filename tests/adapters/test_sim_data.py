@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from bullet_trade.config import SimConfig
 from bullet_trade.errors import BadRequest
 from bullet_trade.model.clock import ManualClock
 from bullet_trade.model.codes import parse_security
-from bullet_trade.model.records import AccountConfig, HistoryQuery, Quote
+from bullet_trade.model.records import AccountConfig, DividendEvent, HistoryQuery, Quote
 from bullet_trade.model.rules import price_limits
 
 WEDNESDAY = datetime(2026, 3, 18, 10, 15)  # always-open: bar 135, ending 13:16
@@ -108,6 +109,12 @@ async def test_today_is_partial_and_matches_quote() -> None:
     assert row["volume"] == quote.volume
 
 
+
+def wire(events: list[DividendEvent]) -> list[dict[str, Any]]:
+    """The events as v1 ``data.get_split_dividend`` rows."""
+    return [e.to_wire() for e in events]
+
+
 def _pre_closes(df: pd.DataFrame, events: list[dict], decimals: int) -> np.ndarray:
     """Previous close of each row after the first: the raw close before, except on an
     ex-date, where it is the reference price (pre - cash) / scale, rounded half up."""
@@ -127,7 +134,7 @@ async def test_limits_ticks_and_lots_over_a_long_path() -> None:
         df = await data.history(q(security, start=datetime(2015, 1, 1), fq="none"))
         assert len(df) > 2800
         decimals = 3 if security is ETF else 2
-        pre = _pre_closes(df, await data.split_dividend(security), decimals)
+        pre = _pre_closes(df, wire(await data.split_dividend(security)), decimals)
         limits = np.array([price_limits(security, p) for p in pre])
         rest = df.iloc[1:]
         assert (rest["low"].to_numpy() >= limits[:, 0] - 1e-9).all()

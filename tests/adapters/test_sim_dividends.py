@@ -4,6 +4,7 @@ with them, and holders paid in the broker's day roll."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from bullet_trade.errors import BadRequest
 from bullet_trade.model.clock import ManualClock
 from bullet_trade.model.codes import parse_security
 from bullet_trade.model.enums import OrderType, Side
-from bullet_trade.model.records import AccountConfig, HistoryQuery, PlaceOrder
+from bullet_trade.model.records import AccountConfig, DividendEvent, HistoryQuery, PlaceOrder
 from bullet_trade.model.rules import limit_ratio
 
 NOW = datetime(2026, 12, 31, 15, 0)
@@ -23,6 +24,12 @@ ETF = parse_security("510300.XSHG")
 CSI300 = parse_security("000300.XSHG")
 ACCOUNTS = [AccountConfig(key="main", account_id="1")]
 FIELDS = ["security", "date", "security_type", "scale_factor", "bonus_pre_tax", "per_base"]
+
+
+def wire(events: list[DividendEvent]) -> list[dict[str, Any]]:
+    """The events as v1 ``data.get_split_dividend`` rows."""
+    return [e.to_wire() for e in events]
+
 
 
 def make(now: datetime = NOW, seed: int = 42):  # type: ignore[no-untyped-def]
@@ -40,7 +47,7 @@ async def test_events_as_v1_rows_about_one_a_year_for_stocks() -> None:
     stocks = [parse_security(f"{600100 + i:06d}.XSHG") for i in range(20)]
     counts, scales = [], []
     for security in stocks:
-        events = await data.split_dividend(security)
+        events = wire(await data.split_dividend(security))
         scales += [e["scale_factor"] for e in events]
         assert all(list(e) == FIELDS for e in events)
         assert all(e["security_type"] == "stock" and e["per_base"] == 10 for e in events)
@@ -50,9 +57,9 @@ async def test_events_as_v1_rows_about_one_a_year_for_stocks() -> None:
         counts.append(len(events))
     assert 8 <= np.mean(counts) <= 12  # 12 simulated years, ~90 % of them with an event
     assert any(scale > 1 for scale in scales)  # some bonus shares
-    assert await data.split_dividend(CSI300) == []
+    assert wire(await data.split_dividend(CSI300)) == []
     funds = [parse_security(f"{510000 + i:06d}.XSHG") for i in range(20)]
-    fund_events = [e for f in funds for e in await data.split_dividend(f)]
+    fund_events = [e for f in funds for e in wire(await data.split_dividend(f))]
     assert 0 < len(fund_events) < 0.3 * 20 * 12  # rare
     assert all(e["per_base"] == 1 and e["scale_factor"] == 1.0 for e in fund_events)
 
@@ -61,15 +68,15 @@ async def test_events_are_deterministic_and_filtered_by_date() -> None:
     data, _, _ = make()
     again, _, _ = make()
     other, _, _ = make(seed=7)
-    events = await data.split_dividend(PINGAN)
-    assert events == await again.split_dividend(PINGAN)
-    assert events != await other.split_dividend(PINGAN)
-    some = await data.split_dividend(PINGAN, date(2020, 1, 1), date(2022, 12, 31))
+    events = wire(await data.split_dividend(PINGAN))
+    assert events == wire(await again.split_dividend(PINGAN))
+    assert events != wire(await other.split_dividend(PINGAN))
+    some = wire(await data.split_dividend(PINGAN, date(2020, 1, 1), date(2022, 12, 31)))
     assert some == [e for e in events if "2020" <= e["date"][:4] <= "2022"]
     early, _, _ = make(now=datetime(2021, 1, 4, 15, 0))
-    assert await early.split_dividend(PINGAN) == [e for e in events if e["date"] < "2021"]
+    assert wire(await early.split_dividend(PINGAN)) == [e for e in events if e["date"] < "2021"]
     try:
-        await data.split_dividend(PINGAN, date(2022, 1, 1), date(2021, 1, 1))
+        wire(await data.split_dividend(PINGAN, date(2022, 1, 1), date(2021, 1, 1)))
     except BadRequest as exc:
         assert exc.field == "start"
     else:  # pragma: no cover
@@ -82,7 +89,7 @@ async def test_raw_series_gaps_on_ex_dates_adjusted_ones_do_not() -> None:
         raw = await data.history(daily(security))
         pre = await data.history(daily(security, "pre"))
         post = await data.history(daily(security, "post"))
-        events = await data.split_dividend(security)
+        events = wire(await data.split_dividend(security))
         assert events
         band = -np.log1p(-(limit_ratio(security) or 0.1)) + 0.01  # a limit-down day
         for frame in (pre, post):
@@ -123,7 +130,7 @@ async def test_factors_multiply_across_events() -> None:
 
 async def test_minute_bars_are_adjusted_with_their_day() -> None:
     data, _, _ = make()
-    events = await data.split_dividend(PINGAN, date(2025, 1, 1), date(2025, 12, 31))
+    events = wire(await data.split_dividend(PINGAN, date(2025, 1, 1), date(2025, 12, 31)))
     day = pd.Timestamp(events[0]["date"])
     window = {"start": day - pd.Timedelta(days=7), "end": day + pd.Timedelta(hours=16)}
     q = {"security": PINGAN, "frequency": "30m", **window}
@@ -179,7 +186,7 @@ async def _stock_with_bonus(data):  # type: ignore[no-untyped-def]
     """A SZ stock (no price cage in the simulator) with a bonus-share event in 2015."""
     for i in range(200):
         security = parse_security(f"{2000 + i:06d}.XSHE")
-        for event in await data.split_dividend(security):
+        for event in wire(await data.split_dividend(security)):
             if event["scale_factor"] > 1:
                 return security, event
     raise AssertionError("no bonus event found")

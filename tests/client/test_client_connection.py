@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -35,7 +36,21 @@ async def test_handshake_sends_token_features_and_extensions(make_config) -> Non
             assert conn.server_instance == "inst-1"
             assert conn.features == ("data", "broker")
             assert conn.extensions == ("events.v1",)
+            assert "account_key" not in hs and "sub_account_id" not in hs  # none configured
             assert await conn.request("admin.health") == {"ok": True}
+        finally:
+            await conn.close()
+
+
+async def test_handshake_carries_the_configured_routing(make_config) -> None:
+    async with FakeServer() as srv:
+        config = dataclasses.replace(make_config(srv.port), account_key="main",
+                                     sub_account_id="demo")
+        conn = AsyncConnection(config)
+        await conn.connect()
+        try:
+            hs = srv.handshakes[0]
+            assert (hs["account_key"], hs["sub_account_id"]) == ("main", "demo")
         finally:
             await conn.close()
         assert not conn.connected and conn.closed

@@ -5,7 +5,7 @@ same runtime directory can be tested."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from bullet_trade.model.clock import ManualClock
 from bullet_trade.model.codes import parse_security
 from bullet_trade.model.records import AccountConfig
 from bullet_trade.server.app import QmtServer
+from bullet_trade.server.security import SecuritySetupError
 from bullet_trade.server.subaccounts import parse_sub_accounts
+from bullet_trade.testing.rawclient import RawClient
+from bullet_trade.wire.messages import Event
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +48,10 @@ class Exchange:
         self.open: list[Any] = []
 
     async def serve(self, **overrides: Any) -> QmtServer:
+        settings: dict[str, Any] = {"tokens": GRANTS, **overrides}
         config = ServerConfig(
-            listen="127.0.0.1", port=0, tokens=GRANTS, accounts=ACCOUNTS, runtime_dir=self.runtime,
-            sim=self.sim, trade_max_wait=2.0, access_log=False, **overrides,
+            listen="127.0.0.1", port=0, accounts=ACCOUNTS, runtime_dir=self.runtime,
+            sim=self.sim, trade_max_wait=2.0, access_log=False, **settings,
         )
         server = QmtServer(config, data=self.data, broker=self.broker, clock=self.clock)
         await server.start()
@@ -160,3 +164,87 @@ async def test_admin_scope_guards_the_kill_switch_and_the_rate_guard_answers(
     ops = await exchange.connect(server, ADMIN)
     halted = await ops.request("admin.halt", {"account_key": "main"})
     assert len(halted["canceled"]) == 2  # kill-switch cancels are not rate limited
+
+
+DEMO_TOKEN = "demo-token-0123456789"
+
+
+async def test_sub_account_sessions_see_only_their_own_events(exchange: Exchange) -> None:
+    price = await exchange.resting_price()
+    grants = (*GRANTS, TokenGrant(name="demo", token=DEMO_TOKEN, sub_accounts=frozenset({"demo"})))
+    server = await exchange.serve(tokens=grants,
+                                  sub_accounts=parse_sub_accounts("demo@main,other@main"))
+    seen: dict[str, list[Event]] = {"parent": [], "demo": []}
+    conns: dict[str, AsyncConnection] = {}
+    for name, token in (("parent", ADMIN), ("demo", DEMO_TOKEN)):
+        conn = AsyncConnection(ClientConfig(port=server.port, token=token, rpc_timeout=10.0),
+                               extensions=("events.v1",))
+        for kind in ("order", "trade", "account"):
+            conn.add_event_listener(kind, seen[name].append)
+        await conn.connect()
+        exchange.open.append(conn)
+        conns[name] = conn
+    raw = await RawClient.connect(server.port)  # bound by its handshake's sub_account_id
+    pushed: list[dict[str, Any]] = []
+    await raw.handshake(ADMIN, sub_account_id="other", extensions=["events.v1"])
+    ids = {
+        "demo": (await conns["demo"].request("broker.place_order", order(price, "d1", sub=None))
+                 )["order_id"],  # the token's only sub-account
+        "parent": (await conns["parent"].request("broker.place_order",
+                                                 order(price, "p1", sub=None)))["order_id"],
+        "other": (await _raw_call(raw, "broker.place_order", order(price, "o1", sub=None),
+                                  pushed))["order_id"],
+    }
+    for order_id in ids.values():
+        await conns["parent"].request("broker.cancel_order", {"order_id": order_id})
+    for name in ("parent", "demo"):  # each sees the cancel of the orders it may see
+        await _until(lambda n=name: {e.payload["order_id"] for e in seen[n]
+                                     if e.event == "order" and e.payload["status"] == "canceled"}
+                     >= ({ids["demo"]} if n == "demo" else set(ids.values())))
+    # the hub pushed every event to every session at once: what the parent saw, the others
+    # got before the answers to these requests (one ordered outbox per session)
+    replay = await conns["demo"].request("broker.events", {"since_seq": 0})
+    await _raw_call(raw, "admin.health", {}, pushed)
+    assert any(e.event == "account" for e in seen["parent"])
+    assert {e.payload["order_id"] for e in seen["demo"]} == {ids["demo"]}
+    assert {e.event for e in seen["demo"]} == {"order"}  # no parent account snapshots
+    assert {e.payload["sub_account_id"] for e in seen["demo"]} == {"demo"}
+    assert {f["payload"]["order_id"] for f in pushed} == {ids["other"]}
+    assert {f["event"] for f in pushed} == {"order"}
+    assert {e["payload"]["order_id"] for e in replay["events"] if e["event"] == "order"} == {
+        ids["demo"]}
+    assert {e["event"] for e in replay["events"]} <= {"order", "trade", "backend"}
+    await raw.close()
+    # the token never reaches the parent or another sub-account
+    mine = await conns["demo"].request("broker.orders", {"account_key": "main"})
+    assert [r["order_id"] for r in mine] == [ids["demo"]]
+    for action, payload in (("broker.orders", {"sub_account_id": "other"}),
+                            ("admin.halt", {"account_key": "main"})):
+        with pytest.raises(Forbidden) as info:
+            await conns["demo"].request(action, payload)
+        assert info.value.field == "sub_account_id"
+
+
+async def _raw_call(raw: RawClient, action: str, payload: dict[str, Any],
+                    pushed: list[dict[str, Any]]) -> Any:
+    """One request on a raw session; event frames read before the answer go to ``pushed``."""
+    await raw.request(action, payload, id=action)
+    reply, before = await raw.recv_until(lambda f: f.get("id") == action)
+    pushed.extend(f for f in before if f.get("type") == "event")
+    assert reply["type"] == "response", reply
+    return reply["payload"]
+
+
+async def test_a_token_bound_to_an_unknown_sub_account_stops_the_start(
+    exchange: Exchange,
+) -> None:
+    grants = (TokenGrant(name="x", token=DEMO_TOKEN, sub_accounts=frozenset({"ghost"})),)
+    with pytest.raises(SecuritySetupError, match="'ghost' is not configured"):
+        await exchange.serve(tokens=grants, sub_accounts=parse_sub_accounts("demo@main"))
+
+
+async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)

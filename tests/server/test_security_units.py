@@ -14,6 +14,7 @@ from bullet_trade.server.security.ratelimit import TokenBucket
 from bullet_trade.server.security.throttle import AuthThrottle
 from bullet_trade.server.security.tokens import (
     TokenRegistry,
+    check_sub_account_grants,
     load_tokens_file,
     required_scope,
     token_fingerprint,
@@ -115,6 +116,9 @@ def test_load_tokens_file(tmp_path: Path) -> None:
         '[tokens.a]\ntoken = "0123456789abcdef0123"\nscopes = ["root"]\n',
         '[tokens.a]\ntoken = "0123456789abcdef0123"\nextra = 1\n',
         '[tokens.a]\ntoken = "0123456789abcdef0123"\naccounts = "main"\n',
+        '[tokens.a]\ntoken = "0123456789abcdef0123"\nsub_accounts = []\n',
+        '[tokens.a]\ntoken = "0123456789abcdef0123"\nsub_accounts = ["*"]\n',
+        '[tokens.a]\ntoken = "0123456789abcdef0123"\nsub_accounts = ["bad name"]\n',
         "[tokens.a\n",
     ],
 )
@@ -124,6 +128,27 @@ def test_bad_tokens_file_is_refused_without_echoing_secrets(tmp_path: Path, body
     with pytest.raises(SecuritySetupError) as info:
         load_tokens_file(path)
     assert "0123456789abcdef0123" not in str(info.value)
+
+
+def test_tokens_bound_to_sub_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    path.write_text(
+        '[tokens.demo]\ntoken = "0123456789abcdef0123"\nsub_accounts = ["demo", "b-2"]\n'
+        '[tokens.all]\ntoken = "fedcba9876543210fedc"\naccounts = ["hedge"]\n',
+        encoding="utf-8",
+    )
+    demo, plain = load_tokens_file(path)
+    assert demo.sub_accounts == {"demo", "b-2"} and plain.sub_accounts is None
+    parents = {"demo": "main", "b-2": "default"}
+    check_sub_account_grants((demo, plain), parents)  # configured: fine
+    with pytest.raises(SecuritySetupError, match="'b-2' is not configured"):
+        check_sub_account_grants((demo,), {"demo": "main"})
+    bound = TokenGrant(name="x", token="x" * 16, accounts=frozenset({"hedge"}),
+                       sub_accounts=frozenset({"demo"}))
+    with pytest.raises(SecuritySetupError, match="belongs to account 'main'"):
+        check_sub_account_grants((bound,), parents)
+    with pytest.raises(ValueError, match="must not be empty"):
+        TokenGrant(name="x", token="x" * 16, sub_accounts=frozenset())
 
 
 def test_missing_tokens_file(tmp_path: Path) -> None:

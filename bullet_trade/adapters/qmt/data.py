@@ -26,13 +26,13 @@ import pandas as pd
 
 from bullet_trade.adapters.batch import concat_batches, take_queries
 from bullet_trade.adapters.contracts import HistoryBatch, QuoteListener
-from bullet_trade.adapters.qmt import convert, history_batch
+from bullet_trade.adapters.qmt import convert, history_batch, reference
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
 from bullet_trade.adapters.qmt.worker import XtWorker
 from bullet_trade.errors import BackendUnavailable, BadRequest
 from bullet_trade.model.clock import Clock, WallClock
 from bullet_trade.model.codes import Security, parse_security
-from bullet_trade.model.records import HistoryQuery, Quote, SecurityInfo
+from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, SecurityInfo
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +262,28 @@ class QmtDataAdapter:
             subtype=subtype,
             start_date=convert.parse_ymd(detail.get("OpenDate")),
             end_date=convert.parse_ymd(detail.get("ExpireDate")),
+        )
+
+    async def all_securities(
+        self, types: Sequence[str], date: date | None = None
+    ) -> list[SecurityInfo]:
+        """``ReferenceData``: sector members with their details (see :mod:`.reference`)."""
+        return await reference.all_securities(self._worker, self.xtdata, types, date)
+
+    async def index_stocks(self, index: Security, date: date | None = None) -> list[Security]:
+        """``ReferenceData``: ``get_index_weight`` keys; ``date`` is ignored (no history)."""
+        today = self._clock.now().date()
+        return await reference.index_stocks(
+            self._worker, self.xtdata, parse_security(index, field="index"), today,
+            self._download_timeout,
+        )
+
+    async def split_dividend(
+        self, security: Security, start: date | None = None, end: date | None = None
+    ) -> list[DividendEvent]:
+        """``ReferenceData``: ``get_divid_factors`` rows (see :mod:`.reference`)."""
+        return await reference.split_dividend(
+            self._worker, self.xtdata, parse_security(security), start, end
         )
 
     # ------------------------------------------------------------------ subscriptions

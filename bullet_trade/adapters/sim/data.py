@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 
-from bullet_trade.adapters.contracts import QuoteListener
-from bullet_trade.adapters.sim import dividends
+from bullet_trade.adapters.contracts import QuoteListener, check_security_types
+from bullet_trade.adapters.sim import dividends, reference
 from bullet_trade.adapters.sim.bars import FREQUENCIES, daily_history, minute_history
 from bullet_trade.adapters.sim.market import SimMarket
 from bullet_trade.adapters.sim.tasks import spawn
@@ -19,7 +19,7 @@ from bullet_trade.adapters.sim.universe import ORIGIN, security_info
 from bullet_trade.config import SimConfig
 from bullet_trade.errors import BadRequest
 from bullet_trade.model.codes import Security, parse_security
-from bullet_trade.model.records import HistoryQuery, Quote, SecurityInfo
+from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, SecurityInfo
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,9 @@ class SimDataAdapter:
 
     async def split_dividend(
         self, security: Security, start: date | None = None, end: date | None = None
-    ) -> list[dict[str, object]]:
-        """Ex-dividend events of ``security`` with ex-dates in ``[start, end]``, oldest first,
-        as v1 ``data.get_split_dividend`` rows (``security``, ``date``, ``security_type``,
-        ``scale_factor``, ``bonus_pre_tax``, ``per_base``; see :mod:`.dividends`).
+    ) -> list[DividendEvent]:
+        """Ex-dividend events of ``security`` with ex-dates in ``[start, end]``, oldest first
+        (see :mod:`.dividends`; ``to_wire()`` gives the v1 ``data.get_split_dividend`` row).
 
         ``start`` defaults to the first simulated day, ``end`` to the market's current day
         (later dates are clipped to it: no future events). Indices and bonds have none.
@@ -90,7 +89,21 @@ class SimDataAdapter:
         if not days:
             return []
         events = prices.ex_events(code, days[0], days[-1])
-        return [dividends.as_v1(code, prices.day_at(e.index), e) for e in events]
+        return [dividends.as_event(code, prices.day_at(e.index), e) for e in events]
+
+    async def all_securities(
+        self, types: Sequence[str], date: date | None = None
+    ) -> list[SecurityInfo]:
+        """The universe's listing filtered by ``types`` (see :mod:`.reference`), sorted by
+        code; ``BadRequest`` (field ``types``) for an unknown type."""
+        await self._delay()
+        return reference.all_securities(check_security_types(types), date)
+
+    async def index_stocks(self, index: Security, date: date | None = None) -> list[Security]:
+        """Constituents of ``index`` (see :mod:`.reference`); ``BadRequest`` (field
+        ``index``) for an invalid code, empty for an index without constituents."""
+        await self._delay()
+        return reference.index_stocks(parse_security(index, field="index"), date)
 
     async def quote(self, security: Security) -> Quote:
         """Quote at the market's current moment (limits from the previous close)."""

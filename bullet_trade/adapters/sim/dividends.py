@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bullet_trade.model.codes import Security
+from bullet_trade.model.records import DividendEvent
 from bullet_trade.model.rules import Board, board_of
 
 STOCK_EVENT_CHANCE = 0.9
@@ -132,15 +133,15 @@ def factors(
     return np.asarray(out, dtype=np.float64)
 
 
-def as_v1(security: Security, day: date, event: ExEvent) -> dict[str, object]:
-    """The event as a v1 ``data.get_split_dividend`` row (stock per 10 shares, fund per 1)."""
+def as_event(security: Security, day: date, event: ExEvent) -> DividendEvent:
+    """The event as a :class:`DividendEvent` (cash per 10 shares for stocks, per 1 for funds)."""
     fund = board_of(security) is Board.FUND
     per_base = 1 if fund else 10
-    return {
-        "security": security.jq,
-        "date": day.isoformat(),
-        "security_type": "fund" if fund else "stock",
-        "scale_factor": round(1.0 + event.bonus / 10.0, 4),
-        "bonus_pre_tax": round(event.cash * per_base / MILLS_PER_CNY, 4),
-        "per_base": per_base,
-    }
+    return DividendEvent(
+        security=security,
+        ex_date=day,
+        security_type="fund" if fund else "stock",
+        scale_factor=round(1.0 + event.bonus / 10.0, 4),
+        bonus_pre_tax=round(event.cash * per_base / MILLS_PER_CNY, 4),
+        per_base=per_base,
+    )

@@ -5,6 +5,12 @@ realistic price level; any other code gets a synthetic name ("仿真" + symbol) 
 drawn deterministically from the code. The instrument type follows
 :func:`bullet_trade.model.rules.board_of` (note ``000001.XSHG`` is an index while
 ``000001.XSHE`` is a stock).
+
+The *listing* (:func:`listed`) is what ``get_all_securities`` enumerates: the well-known and ST
+codes plus a deterministic selection of each board's codes (:data:`LISTING_BLOCKS`), about
+2,600 stocks, 700 ETFs and the indices of :data:`INDICES`. It does not depend on the seed.
+Every listed instrument trades from :data:`ORIGIN` and is never delisted, as
+:func:`security_info` says.
 """
 
 from __future__ import annotations
@@ -167,3 +173,36 @@ def profile(security: Security) -> Profile:
     # the well-known large caps rarely hit their limits; synthetic codes more often
     jump_prob = 0.005 if known is not None else 0.03
     return Profile(level=level, sigma=sigma, jump_prob=jump_prob, daily_money=8e8)
+
+
+#: (JoinQuant suffix, first symbol, last symbol, share of the codes in between that is listed)
+LISTING_BLOCKS: tuple[tuple[str, int, int, float], ...] = (
+    ("XSHG", 600000, 601999, 0.25),  # SH main board
+    ("XSHG", 603000, 603999, 0.25),
+    ("XSHG", 605000, 605599, 0.25),
+    ("XSHG", 688001, 688999, 0.3),  # STAR
+    ("XSHE", 1, 3999, 0.2),  # SZ main board
+    ("XSHE", 300001, 301599, 0.3),  # ChiNext
+    ("BJSE", 920001, 920999, 0.1),  # Beijing
+    ("XSHG", 510000, 512999, 0.08),  # SH ETFs
+    ("XSHG", 513000, 518999, 0.04),
+    ("XSHG", 588000, 588499, 0.1),
+    ("XSHE", 159000, 159999, 0.25),  # SZ ETFs
+)
+
+#: Indices of the listing (the ones with constituents are in ``sim/reference.py``).
+INDICES: tuple[str, ...] = (
+    "000001.XSHG", "000016.XSHG", "000300.XSHG", "000905.XSHG", "399001.XSHE", "399006.XSHE",
+)
+
+
+@lru_cache(maxsize=1)
+def listed() -> tuple[Security, ...]:
+    """Every listed instrument (see the module docstring), sorted by JoinQuant code."""
+    codes = {parse_security(c) for c in (*_KNOWN, *ST_CODES, *INDICES)}
+    for suffix, first, last, share in LISTING_BLOCKS:
+        for number in range(first, last + 1):
+            jq = f"{number:06d}.{suffix}"
+            if stable_unit("listed", jq) < share:
+                codes.add(parse_security(jq))
+    return tuple(sorted(codes, key=lambda s: s.jq))

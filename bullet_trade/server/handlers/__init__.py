@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bullet_trade.server.context import ActionSpec, ServerState
-from bullet_trade.server.handlers import admin, broker, data, history
+from bullet_trade.server.handlers import admin, broker, data, history, reference
 from bullet_trade.server.handlers.events import events_handler
 from bullet_trade.server.handlers.halt import HaltService
 from bullet_trade.server.handlers.order_params import request_timeout
@@ -31,6 +31,9 @@ ALIASES: dict[str, str] = {
     "data.get_live_current": "data.live_current",
     "data.get_trade_days": "data.trade_days",
     "data.get_security_info": "data.security_info",
+    "data.all_securities": "data.get_all_securities",
+    "data.index_stocks": "data.get_index_stocks",
+    "data.split_dividend": "data.get_split_dividend",
     "broker.get_account_info": "broker.account",
     "broker.get_positions": "broker.positions",
     "broker.list_orders": "broker.orders",
@@ -72,6 +75,9 @@ def build_action_table(
         "data.security_info": ActionSpec(data.security_info, service="data"),
         "data.subscribe": ActionSpec(data.subscribe, service="data"),
         "data.unsubscribe": ActionSpec(data.unsubscribe),
+        "data.get_all_securities": ActionSpec(reference.all_securities, service="data"),
+        "data.get_index_stocks": ActionSpec(reference.index_stocks, service="data"),
+        "data.get_split_dividend": ActionSpec(reference.split_dividend, service="data"),
         "data.unsubscribe_all": ActionSpec(data.unsubscribe_all),
         "broker.account": ActionSpec(queries.account, service="broker"),
         "broker.positions": ActionSpec(queries.positions, service="broker"),

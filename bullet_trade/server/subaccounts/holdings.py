@@ -4,9 +4,9 @@ Contract (all quantities in shares, values in CNY):
 
 * ``amount`` = filled BUY shares − filled SELL shares, over every recorded day.
 * ``sellable`` (its closeable quantity) = shares bought before today (plus today's for T+0
-  products) − shares sold − the unfilled part of its open SELL orders. Open SELLs thus
-  *reserve* shares: two concurrent sells cannot both use the same shares, and a cancel or
-  a rejection gives them back (the row is closed or dropped).
+  products) − shares sold − the unfilled part of today's open SELL orders (day orders).
+  Open SELLs thus *reserve* shares: two concurrent sells cannot both use the same shares,
+  and a cancel or a rejection gives them back (the row is closed or dropped).
 * ``cost`` = filled BUY value + the fees (commission + tax) the broker reported for those
   fills; ``avg_cost`` = cost / bought shares.
 """
@@ -61,7 +61,7 @@ def holdings(rows: Iterable[SubOrder], today: str) -> dict[str, Holding]:
                 held.bought_today += row.filled_amount
         else:
             held.sold += row.filled_amount
-            if row.open:
+            if row.open and row.day == today:  # day orders: an older one cannot be open
                 held.selling += max(0, row.amount - row.filled_amount)
     return out
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from bullet_trade.model.clock import CHINA_TZ
-from bullet_trade.testing.fake_xtquant import _state, marketdata
+from bullet_trade.testing.fake_xtquant import _state, marketdata, sectors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +34,8 @@ data_dir: str | None = None
 enable_hello = True
 _busy = threading.Lock()
 _downloaded: set[tuple[str, str]] = set()
+#: whether ``download_index_weight`` ran since the exchange was installed
+_index_weights_downloaded: list[bool] = [False]
 #: Calls entered per function name (reset with the downloads).
 calls: Counter[str] = Counter()
 
@@ -42,6 +44,7 @@ def _reset() -> None:
     """Forget downloads and call counts (called when a new exchange is installed)."""
     _downloaded.clear()
     calls.clear()
+    _index_weights_downloaded[0] = False
 
 
 def _client(func: F) -> F:
@@ -186,3 +189,35 @@ def subscribe_quote(
 @_client
 def unsubscribe_quote(seq: int) -> None:
     _state.exchange().feed.unsubscribe(seq)
+
+
+# ---------------------------------------------------------------- sectors, weights, dividends
+# (see :mod:`.sectors`; index weights are local-first: ``{}`` until download_index_weight)
+
+
+@_client
+def get_stock_list_in_sector(sector_name: str, real_timetag: Any = -1) -> list[str]:
+    return sectors.stock_list_in_sector(sector_name)
+
+
+@_client
+def download_index_weight() -> None:
+    _index_weights_downloaded[0] = True
+
+
+@_client
+def get_index_weight(index_code: str) -> dict[str, float]:
+    return sectors.index_weight(index_code) if _index_weights_downloaded[0] else {}
+
+
+@_client
+def get_divid_factors(stock_code: str, start_time: str = "", end_time: str = "") -> pd.DataFrame:
+    return sectors.divid_factors(_state.exchange(), stock_code, start_time, end_time)
+
+
+@_client
+def get_instrument_detail_list(
+    stock_list: list[str], iscomplete: bool = False
+) -> dict[str, dict[str, Any] | None]:
+    exchange = _state.exchange()
+    return {code: marketdata.instrument_detail(exchange, code) for code in stock_list}
