@@ -8,7 +8,9 @@ index members may be under ``values`` or ``value``; event rows skip unknown keys
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -17,6 +19,9 @@ from bullet_trade.client.convert import as_float, as_int, parse_date, security_i
 from bullet_trade.errors import InternalError
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import DividendEvent, SecurityInfo
+
+#: ``end_date`` the server sends for an instrument without one.
+NO_END_DATE = date(2200, 1, 1)
 
 
 def types_payload(types: str | Sequence[str] | None) -> list[str]:
@@ -35,8 +40,18 @@ def security_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def securities_from_frame(frame: pd.DataFrame) -> list[SecurityInfo]:
-    """:class:`SecurityInfo` records from a decoded ``data.get_all_securities`` frame."""
-    return [security_info_from_wire(row) for row in security_rows(frame)]
+    """:class:`SecurityInfo` records from a decoded ``data.get_all_securities`` frame.
+
+    The frame has no ``subtype`` column, so ``subtype`` is ``None``; the wire's "no end
+    date" sentinel (``2200-01-01`` or later) becomes ``end_date=None``.
+    """
+    out = []
+    for row in security_rows(frame):
+        info = security_info_from_wire(row)
+        if info.end_date is not None and info.end_date >= NO_END_DATE:
+            info = dataclasses.replace(info, end_date=None)
+        out.append(info)
+    return out
 
 
 def index_members(reply: Any) -> list[str]:

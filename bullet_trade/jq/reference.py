@@ -80,8 +80,8 @@ def jq_securities_frame(infos: Sequence[SecurityInfo]) -> pd.DataFrame:
         {
             "display_name": [r["display_name"] for r in rows],
             "name": [r["name"] for r in rows],
-            "start_date": pd.to_datetime([r["start_date"] for r in rows]),
-            "end_date": pd.to_datetime([r["end_date"] for r in rows]),
+            "start_date": pd.to_datetime([r["start_date"] for r in rows]).astype("M8[ns]"),
+            "end_date": pd.to_datetime([r["end_date"] for r in rows]).astype("M8[ns]"),
             "type": [r["type"] for r in rows],
         },
         index=pd.Index([r["code"] for r in rows], name="code", dtype=object),
