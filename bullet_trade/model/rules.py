@@ -70,6 +70,19 @@ def _sz_board(s: str) -> Board:
     return Board.MAIN
 
 
+def instrument_type(security: Security) -> tuple[str, str | None]:
+    """(type, subtype) as ``data.security_info`` reports them, from the code's board (the
+    same on every backend; xtquant's own type flags are not reliable)."""
+    board = board_of(security)
+    if board is Board.INDEX:
+        return ("index", None)
+    if board is Board.FUND:
+        return ("etf", "fund")
+    if board is Board.BOND:
+        return ("bond", "conbond")
+    return ("stock", board.value)
+
+
 def is_tradable(security: Security) -> bool:
     """Indices cannot be traded."""
     return board_of(security) is not Board.INDEX

@@ -126,6 +126,8 @@ class ActionSpec:
             service is answered ``UNSUPPORTED``.
         timeout: optional function computing the per-request timeout from the payload
             (``place_order`` waits longer); ``None`` means the server default.
+        capability: an optional protocol (e.g. ``ReferenceData``) the service's adapter must
+            implement; ``admin.capabilities`` reports the action unavailable otherwise.
         on_timeout: ``"REQUEST_TIMEOUT"`` or ``"SUBMIT_UNKNOWN"`` (money paths never report
             a plain timeout: the order may exist).
     """
@@ -134,3 +136,4 @@ class ActionSpec:
     service: str | None = None
     timeout: Callable[[ServerConfig, dict[str, Any]], float] | None = None
     on_timeout: str = "REQUEST_TIMEOUT"
+    capability: type | None = None

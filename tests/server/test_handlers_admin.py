@@ -129,3 +129,13 @@ def test_every_handler_is_a_coroutine_function(action: str) -> None:
 
     table = build_action_table(make_state(data=FakeData(), broker=FakeBroker()))
     assert inspect.iscoroutinefunction(table[action].handler)
+
+
+async def test_capabilities_report_missing_reference_data() -> None:
+    state = make_state(data=FakeData(), broker=FakeBroker())  # FakeData has no ReferenceData
+    out = await call(state, "admin.capabilities", {})
+    rows = {row["action"]: row for row in out["actions"]}
+    assert rows["data.history"]["available"] is True
+    for action in ("data.get_all_securities", "data.get_index_stocks", "data.get_split_dividend"):
+        assert rows[action]["available"] is False
+        assert rows[action]["reason"] == "the backend does not provide this"

@@ -29,7 +29,6 @@ from bullet_trade.model.enums import (
     status_from_xt,
 )
 from bullet_trade.model.records import AccountConfig, AccountSnapshot, Order, Position, Quote, Trade
-from bullet_trade.model.rules import Board, board_of
 
 Row = Mapping[str, Any]
 LOT = 100
@@ -183,16 +182,6 @@ def quote_from_tick(security: Security, tick: Row, detail: Row) -> Quote:
     )
 
 
-def instrument_type(security: Security) -> tuple[str, str | None]:
-    """(type, subtype) from the code's board (xtquant's type flags are not reliable)."""
-    board = board_of(security)
-    if board is Board.INDEX:
-        return ("index", None)
-    if board is Board.FUND:
-        return ("etf", "fund")
-    if board is Board.BOND:
-        return ("bond", "conbond")
-    return ("stock", board.value)
 
 
 def parse_ymd(value: Any) -> date | None:

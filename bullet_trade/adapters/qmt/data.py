@@ -33,6 +33,7 @@ from bullet_trade.errors import BackendUnavailable, BadRequest
 from bullet_trade.model.clock import Clock, WallClock
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, SecurityInfo
+from bullet_trade.model.rules import instrument_type
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ class QmtDataAdapter:
     async def security_info(self, security: Security) -> SecurityInfo:
         security = parse_security(security)
         detail = await self._detail(security)
-        kind, subtype = convert.instrument_type(security)
+        kind, subtype = instrument_type(security)
         return SecurityInfo(
             security=security,
             display_name=str(detail.get("InstrumentName") or security.symbol),

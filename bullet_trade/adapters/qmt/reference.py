@@ -33,13 +33,13 @@ from typing import Any
 import pandas as pd
 
 from bullet_trade.adapters.contracts import check_security_types
-from bullet_trade.adapters.qmt.convert import instrument_type, parse_ymd
+from bullet_trade.adapters.qmt.convert import parse_ymd
 from bullet_trade.adapters.qmt.worker import XtWorker
 from bullet_trade.errors import BackendUnavailable, BadRequest, BulletTradeError
 from bullet_trade.model.clock import CHINA_TZ
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import DividendEvent, SecurityInfo
-from bullet_trade.model.rules import Board, board_of
+from bullet_trade.model.rules import Board, board_of, instrument_type
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import SecurityInfo
-from bullet_trade.model.rules import Board, board_of
+from bullet_trade.model.rules import Board, board_of, instrument_type
 
 #: First day of every simulated price path; no bars exist before it.
 ORIGIN = date(2015, 1, 5)
@@ -110,16 +110,6 @@ def generator(*parts: object) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(stable_seed(*parts)))
 
 
-def instrument_type(security: Security) -> tuple[str, str | None]:
-    """(type, subtype) as ``data.security_info`` reports them."""
-    board = board_of(security)
-    if board is Board.INDEX:
-        return ("index", None)
-    if board is Board.FUND:
-        return ("etf", "fund")
-    if board is Board.BOND:
-        return ("bond", "conbond")
-    return ("stock", board.value)
 
 
 def is_known(security: Security) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bullet_trade.server.context import ActionSpec, ServerState
+from bullet_trade.adapters.contracts import ReferenceData
+from bullet_trade.server.context import ActionSpec, Handler, ServerState
 from bullet_trade.server.handlers import admin, broker, data, history, reference
 from bullet_trade.server.handlers.events import events_handler
 from bullet_trade.server.handlers.halt import HaltService
@@ -40,6 +41,11 @@ ALIASES: dict[str, str] = {
     "broker.list_trades": "broker.trades",
     "broker.get_order_status": "broker.order_status",
 }
+
+
+def _reference(handler: Handler) -> ActionSpec:
+    """A data action served only by providers implementing ``ReferenceData``."""
+    return ActionSpec(handler, service="data", capability=ReferenceData)
 
 
 def build_action_table(
@@ -75,9 +81,9 @@ def build_action_table(
         "data.security_info": ActionSpec(data.security_info, service="data"),
         "data.subscribe": ActionSpec(data.subscribe, service="data"),
         "data.unsubscribe": ActionSpec(data.unsubscribe),
-        "data.get_all_securities": ActionSpec(reference.all_securities, service="data"),
-        "data.get_index_stocks": ActionSpec(reference.index_stocks, service="data"),
-        "data.get_split_dividend": ActionSpec(reference.split_dividend, service="data"),
+        "data.get_all_securities": _reference(reference.all_securities),
+        "data.get_index_stocks": _reference(reference.index_stocks),
+        "data.get_split_dividend": _reference(reference.split_dividend),
         "data.unsubscribe_all": ActionSpec(data.unsubscribe_all),
         "broker.account": ActionSpec(queries.account, service="broker"),
         "broker.positions": ActionSpec(queries.positions, service="broker"),

@@ -123,6 +123,17 @@ def render_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([rule, line(header), rule, *body, rule])
 
 
+def _unavailable(state: ServerState, spec: ActionSpec) -> str | None:
+    """Why an action cannot be served on this server, or ``None``."""
+    adapters = {"data": state.data, "broker": state.broker}
+    if spec.service in adapters and adapters[spec.service] is None:
+        return f"the {spec.service} service is disabled"
+    adapter = adapters.get(spec.service or "")
+    if spec.capability is not None and not isinstance(adapter, spec.capability):
+        return "the backend does not provide this"
+    return None
+
+
 def capabilities_handler(table: Mapping[str, ActionSpec]) -> Handler:
     """``admin.capabilities`` over ``table``: every action (sorted) with ``available`` and a
     ``reason`` when not, plus the extensions granted to this session at handshake."""
@@ -132,11 +143,9 @@ def capabilities_handler(table: Mapping[str, ActionSpec]) -> Handler:
         actions = []
         for name in sorted(table):
             row: dict[str, Any] = {"action": name, "available": True}
-            service = table[name].service
-            if service == "data" and state.data is None:
-                row.update(available=False, reason="the data service is disabled")
-            elif service == "broker" and state.broker is None:
-                row.update(available=False, reason="the broker service is disabled")
+            reason = _unavailable(state, table[name])
+            if reason is not None:
+                row.update(available=False, reason=reason)
             actions.append(row)
         return {"actions": actions, "extensions": sorted(ctx.session.extensions)}
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bullet_trade.adapters.sim.universe import ORIGIN, display_name, instrument_type
+from bullet_trade.adapters.sim.universe import ORIGIN, display_name
 from bullet_trade.errors import BulletTradeError
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import HistoryQuery, Quote
-from bullet_trade.model.rules import tick_size
+from bullet_trade.model.rules import instrument_type, tick_size
 from bullet_trade.testing.fake_xtquant.native import epoch_ms
 
 if TYPE_CHECKING:
