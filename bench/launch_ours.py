@@ -179,6 +179,8 @@ async def _serve(
         extra["order_rate_limit"] = 0.0
     if "max_pending" in names:  # the load generator opens connections in batches
         extra["max_pending"] = max(32, args.max_connections)
+    if "max_pending_per_ip" in names:  # ... all of them from 127.0.0.1
+        extra["max_pending_per_ip"] = max(32, args.max_connections)
     config = ServerConfig(
         listen="127.0.0.1", port=args.port, token=args.token, accounts=accounts,
         max_connections=args.max_connections, max_subscriptions=args.max_subscriptions,

@@ -389,3 +389,12 @@ async def test_scheduled_suspension_days_are_flat_and_untradable() -> None:
     )
     known = await data.history(q(PINGAN, start=datetime(2015, 1, 1)))
     assert (known["paused"] == 0).all()
+
+
+async def test_frames_of_one_span_do_not_share_their_index_object() -> None:
+    data, _ = make()
+    first = await data.history(q(count=20))
+    second = await data.history(q(security=MOUTAI, count=20))
+    first.index.name = "renamed"
+    assert second.index.name == "time"
+    assert (await data.history(q(count=20))).index.name == "time"

@@ -108,7 +108,7 @@ def _concat(parts: list[BarArrays]) -> BarArrays:
 def _today_row(state: DayState) -> BarArrays | None:
     """Today's daily bar so far, a flat paused row, or ``None`` before the first bar."""
     if state.bars is not None:
-        return state.bars.aggregate()  # 0-d arrays: one row
+        return state.bars.aggregate()  # scalars: one row
     if state.paused:
         flat = np.array([state.pre_close], dtype=np.int64)
         zero = np.zeros(1, dtype=np.int64)

@@ -44,14 +44,15 @@ class BarArrays:
         )
 
     def aggregate(self) -> BarArrays:
-        """Aggregate along the last axis: first open, max high, min low, last close, sums."""
+        """Aggregate along the last axis: first open, max high, min low, last close, sums
+        (int64 scalars for a one-dimensional series)."""
         return BarArrays(
-            open=np.asarray(self.open[..., 0], dtype=np.int64),
-            high=np.asarray(self.high.max(axis=-1), dtype=np.int64),
-            low=np.asarray(self.low.min(axis=-1), dtype=np.int64),
-            close=np.asarray(self.close[..., -1], dtype=np.int64),
-            volume=np.asarray(self.volume.sum(axis=-1), dtype=np.int64),
-            money=np.asarray(self.money.sum(axis=-1), dtype=np.int64),
+            open=self.open[..., 0],
+            high=np.maximum.reduce(self.high, axis=-1),
+            low=np.minimum.reduce(self.low, axis=-1),
+            close=self.close[..., -1],
+            volume=np.add.reduce(self.volume, axis=-1),
+            money=np.add.reduce(self.money, axis=-1),
         )
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from bullet_trade.adapters.sim.dividends import ExEvent
-from bullet_trade.adapters.sim.intraday import BarArrays, minute_bars
+from bullet_trade.adapters.sim.intraday import BarArrays
+from bullet_trade.adapters.sim.minute_store import DayInputs, MinuteStore
 from bullet_trade.adapters.sim.stretch import (
     SUSPEND_PROBABILITY,
     Stretch,
@@ -44,7 +45,8 @@ from bullet_trade.model.rules import (
 
 __all__ = ["SUSPEND_PROBABILITY", "PriceModel", "limits_in_ticks", "suspensions_apply"]
 
-_MINUTE_CACHE = 256  # days of minute bars kept (all codes together)
+_TIMES_CACHE = 64  # (first, stop) day spans whose time index is kept
+_TICK_CACHE = 256  # minutes of ticks kept (all codes together)
 _STRETCH_CACHE = 8192  # code-years kept (a stretch is regenerated identically on demand)
 
 
@@ -82,11 +84,12 @@ class PriceModel:
         self._day_ns = np.zeros(0, dtype=np.int64)
         self._index: dict[date, int] = {}
         self._stretches: OrderedDict[tuple[Security, int], Stretch] = OrderedDict()
-        self._minutes: OrderedDict[tuple[Security, int], BarArrays] = OrderedDict()
+        self._minutes = MinuteStore(seed, self._minute_inputs)
         self._ticks: OrderedDict[tuple[Security, int, int], TickArrays] = OrderedDict()
         self._st_change_index: int | None = None
         self._covered = ORIGIN - timedelta(days=1)
         self._times: pd.DatetimeIndex | None = None
+        self._spans_times: dict[tuple[int, int], pd.DatetimeIndex] = {}
         self._last: tuple[tuple[Security, int], Stretch] | None = None  # latest stretch used
 
     # ------------------------------------------------------------------ days
@@ -106,11 +109,19 @@ class PriceModel:
         return self._day_ns[indices.start : indices.stop]
 
     def day_times(self, indices: range) -> pd.DatetimeIndex:
-        """Midnight of each trading day in ``indices`` as an index named ``time``."""
+        """Midnight of each trading day in ``indices`` as an index named ``time`` (a fresh
+        view of a cached slice: renaming it touches no other frame)."""
         if self._times is None or len(self._times) != len(self._day_ns):
             self._times = pd.DatetimeIndex(self._day_ns.astype("datetime64[ns]"), name="time")
-        times: pd.DatetimeIndex = self._times[indices.start : indices.stop]
-        return times
+            self._spans_times.clear()
+        span = (indices.start, indices.stop)
+        times = self._spans_times.get(span)
+        if times is None:
+            if len(self._spans_times) >= _TIMES_CACHE:
+                self._spans_times.clear()
+            times = self._spans_times[span] = self._times[span[0] : span[1]]
+        view: pd.DatetimeIndex = times.view()
+        return view
 
     def index_range(self, start: date, end: date) -> range:
         """Indices of the simulated trading days in ``[start, end]`` (may be empty)."""
@@ -182,21 +193,14 @@ class PriceModel:
 
     def minute_bars(self, security: Security, index: int) -> BarArrays:
         """The 240 minute bars of day ``index``, derived from (and aggregating into) its
-        daily bar."""
-        key = (security, index)
-        bars = self._minutes.get(key)
-        if bars is not None:
-            self._minutes.move_to_end(key)
-            return bars
+        daily bar (cached; see :mod:`.minute_store`)."""
+        return self._minutes.get(security, index)
+
+    def _minute_inputs(self, security: Security, index: int) -> DayInputs:
+        """(daily bar, limits, sigma) of day ``index``: what its minute bars derive from."""
         stretch, i = self._locate(security, index)
-        day = stretch.bars.row(i)
         limits = limits_in_ticks(security, int(stretch.pre[i]), int(stretch.pct[i]) / 100)
-        rng = generator(self.seed, security.jq, "minute", index)
-        bars = minute_bars(rng, day, limits, profile(security).sigma)
-        self._minutes[key] = bars
-        while len(self._minutes) > _MINUTE_CACHE:
-            self._minutes.popitem(last=False)
-        return bars
+        return stretch.bars.row(i), limits, profile(security).sigma
 
     def ticks(self, security: Security, index: int, bar: int) -> TickArrays:
         """The twenty 3-second ticks of minute ``bar`` of day ``index`` (see :mod:`.ticks`)."""
@@ -206,7 +210,7 @@ class PriceModel:
             row = self.minute_bars(security, index).row(bar)
             rng = generator(self.seed, security.jq, "tick", index, bar)
             ticks = self._ticks[key] = minute_ticks(rng, row)
-            while len(self._ticks) > _MINUTE_CACHE:
+            while len(self._ticks) > _TICK_CACHE:
                 self._ticks.popitem(last=False)
         return ticks
 
