@@ -150,8 +150,18 @@ class Outbox:
         return True
 
     def push_tick(self, symbol: str, event: Event) -> None:
-        """Queue a tick, replacing any unsent tick of the same symbol."""
+        """Send a tick now when the connection is idle (nothing queued, the peer keeping
+        up); otherwise queue it, replacing any unsent tick of the same symbol (conflation)."""
         if self._closing:
+            return
+        if not self._ticks and self._idle():
+            try:
+                frame = encode_message(event, self._max_frame_size)
+            except EncodeError:
+                logger.exception("%s: dropping unencodable tick for %s", self._label, symbol)
+                return
+            assert self._transport is not None  # _idle() checked it
+            self._transport.write(frame)
             return
         self._ticks.put(symbol, event)
         self._wakeup.set()
@@ -201,18 +211,24 @@ class Outbox:
 
     # ------------------------------------------------------------ internals
 
-    def _queue(self, frame: bytes | None) -> None:
-        if frame is None:
-            return
+    def _idle(self) -> bool:
+        """True when a frame may go straight to the transport: nothing queued before it, the
+        writer not waiting on a slow peer, and little unsent data in the transport."""
         transport = self._transport
-        if (
+        return (
             transport is not None
             and not self._control
             and not self._draining
             and not transport.is_closing()
             and transport.get_write_buffer_size() <= DIRECT_WRITE_LIMIT
-        ):
-            transport.write(frame)
+        )
+
+    def _queue(self, frame: bytes | None) -> None:
+        if frame is None:
+            return
+        if self._idle():
+            assert self._transport is not None
+            self._transport.write(frame)
             return
         self._control.append(frame)
         self._control_bytes += len(frame)

@@ -117,3 +117,40 @@ async def test_unencodable_response_becomes_internal_error() -> None:
     assert len(writer.frames) == 1
     assert writer.frames[0]["code"] == "INTERNAL"
     assert writer.frames[0]["id"] == "r1"
+
+
+class FakeTransport:
+    """A transport whose write buffer size the test controls."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.buffered = 0
+
+    def write(self, data: bytes) -> None:
+        self.frames.append(json.loads(data[4:]))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+
+class TransportWriter(GatedWriter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.transport = FakeTransport()
+
+
+async def test_tick_goes_straight_out_when_idle_and_is_buffered_when_backed_up() -> None:
+    writer = TransportWriter()
+    outbox = Outbox(writer, max_frame_size=1 << 20, tick_capacity=8, label="t")  # type: ignore[arg-type]
+    outbox.push_tick("A", _tick("A", 1))  # idle: written at once, no writer task needed
+    assert [f["payload"]["last_price"] for f in writer.transport.frames] == [1]
+    writer.transport.buffered = 1 << 30  # the peer stopped reading
+    outbox.push_tick("A", _tick("A", 2))
+    outbox.push_tick("A", _tick("A", 3))
+    assert len(writer.transport.frames) == 1 and len(outbox.ticks) == 1  # conflated, queued
+    writer.transport.buffered = 0
+    outbox.push_tick("B", _tick("B", 4))  # a tick is still queued: keep order, queue this one
+    assert len(writer.transport.frames) == 1 and len(outbox.ticks) == 2

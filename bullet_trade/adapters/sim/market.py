@@ -7,6 +7,7 @@ deterministic :class:`~.prices.PriceModel` and the set of suspended codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from bullet_trade.model.calendar import TradingCalendar
 from bullet_trade.model.clock import Clock
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import Quote
+from bullet_trade.model.rules import price_decimals, tick_size
 
 BOOK_LEVELS = book_mod.BOOK_LEVELS
 
@@ -136,7 +138,7 @@ class SimMarket:
         """Quote at the current moment: last price, limits, today's open/high/low so far."""
         moment = self.moment()
         state = self.day_state(security, moment)
-        price = self.prices.to_price
+        price = _pricer(security)
         if state.bars is not None:
             agg = state.bars.aggregate()
             day_open, high, low = int(agg.open), int(agg.high), int(agg.low)
@@ -154,21 +156,21 @@ class SimMarket:
         bids, asks = self.book(security, state)
         return Quote(
             security=security,
-            last_price=price(security, state.last),
+            last_price=price(state.last),
             dt=moment.dt.replace(microsecond=0),
-            high_limit=price(security, state.high_limit),
-            low_limit=price(security, state.low_limit),
-            pre_close=price(security, state.pre_close),
-            day_open=price(security, day_open),
-            high=price(security, high),
-            low=price(security, low),
+            high_limit=price(state.high_limit),
+            low_limit=price(state.low_limit),
+            pre_close=price(state.pre_close),
+            day_open=price(day_open),
+            high=price(high),
+            low=price(low),
             volume=volume,
             money=round(money, 2),
             paused=state.paused,
             name=display_name(security),
             is_st=is_st(security),
-            bids=self._priced(security, bids),
-            asks=self._priced(security, asks),
+            bids=tuple((price(t), v) for t, v in bids),
+            asks=tuple((price(t), v) for t, v in asks),
         )
 
     def book(
@@ -188,10 +190,13 @@ class SimMarket:
         return (book_mod.levels(state.last, limits, bid_volumes, -1),
                 book_mod.levels(state.last, limits, ask_volumes, 1))
 
-    def _priced(self, security: Security, side: list[book_mod.Level]) -> tuple[
-        tuple[float, int], ...
-    ]:
-        return tuple((self.prices.to_price(security, t), v) for t, v in side)
+
+
+def _pricer(security: Security) -> Callable[[int | float], float]:
+    """Ticks → price for one security (tick size and decimals looked up once per quote;
+    same result as ``PriceModel.to_price``)."""
+    tick, decimals = tick_size(security), price_decimals(security)
+    return lambda ticks: round(float(ticks) * tick, decimals)
 
 
 def _head(bars: BarArrays, n: int) -> BarArrays:

@@ -46,7 +46,7 @@ from bullet_trade.model.rules import (
 __all__ = ["SUSPEND_PROBABILITY", "PriceModel", "limits_in_ticks", "suspensions_apply"]
 
 _TIMES_CACHE = 64  # (first, stop) day spans whose time index is kept
-_TICK_CACHE = 256  # minutes of ticks kept (all codes together)
+_TICK_CACHE = 16_384  # two minutes of ticks for thousands of subscribed codes (~1 KiB each)
 _STRETCH_CACHE = 8192  # code-years kept (a stretch is regenerated identically on demand)
 
 

@@ -6,6 +6,8 @@ Contract:
   never blocks on disk I/O and there is exactly one writer.
 * ``PRAGMA journal_mode=WAL; synchronous=FULL``: a call that returned has been fsynced; a
   crash (even SIGKILL) loses nothing that a caller was told about.
+* Calls are group-committed (:mod:`.commits`): the calls made while a transaction commits
+  share the next one (one fsync), run in call order; a failed commit fails all of them.
 * Tables: ``intents`` (one row per ``(account_key, idem_key)``; state ``pending`` →
   ``submitted`` | ``rejected`` | ``unknown``, later ``settled`` by the reconciler),
   ``events`` (``seq INTEGER PRIMARY KEY AUTOINCREMENT``: strictly increasing, never reused,
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bullet_trade.server.journal.commits import GroupCommit
 from bullet_trade.server.journal.suborders import SUB_ORDERS_SCHEMA
 
 T = TypeVar("T")
@@ -120,10 +123,16 @@ class Journal:
         self._clock = clock
         self._db: sqlite3.Connection | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._commits: GroupCommit | None = None
 
     @property
     def is_open(self) -> bool:
         return self._db is not None
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed since :meth:`open` (0 when closed)."""
+        return self._commits.commits if self._commits is not None else 0
 
     async def open(self) -> None:
         """Create the directory, the file and the schema. No-op when already open."""
@@ -138,6 +147,13 @@ class Journal:
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
+        self._commits = GroupCommit(self._executor, self._connection)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = self._db
+        if db is None:
+            raise JournalClosed(f"journal {self.path} is closed")
+        return db
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,11 +165,15 @@ class Journal:
         return db
 
     async def close(self) -> None:
-        """Close the file and stop the worker thread (idempotent)."""
-        executor, db = self._executor, self._db
-        self._executor = self._db = None
+        """Finish the calls already made, close the file and stop the worker thread
+        (idempotent)."""
+        executor, db, commits = self._executor, self._db, self._commits
+        self._executor = self._commits = None
         if executor is None:
             return
+        if commits is not None:
+            await commits.drain()
+        self._db = None
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(executor, db.close)
         await asyncio.to_thread(executor.shutdown, True)
@@ -164,27 +184,17 @@ class Journal:
         return await asyncio.get_running_loop().run_in_executor(self._executor, func)
 
     async def transaction(self, func: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``func(db)`` on the worker thread inside one (fsynced) transaction; for the
-        table modules of this package."""
+        """Run ``func(db)`` on the worker thread inside a (fsynced) transaction, possibly
+        shared with other calls (see :mod:`.commits`); for the table modules of this package.
+        Returns once that transaction committed; ``func``'s own exception rolls back only
+        its own changes."""
         return await self._call(func)
 
     async def _call(self, func: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``func(db)`` on the worker thread inside one transaction."""
-
-        def work() -> T:
-            db = self._db
-            if db is None:
-                raise JournalClosed(f"journal {self.path} is closed")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = func(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
-        return await self._raw(work)
+        commits = self._commits
+        if commits is None:
+            raise JournalClosed(f"journal {self.path} is not open")
+        return await commits.run(func)
 
     # ------------------------------------------------------------------ intents
 
@@ -196,18 +206,18 @@ class Journal:
         """
 
         def work(db: sqlite3.Connection) -> IntentRow | None:
-            existing = _select_intent(db, row.account_key, row.idem_key)
-            if existing is not None:
-                return existing
-            db.execute(
-                f"INSERT INTO intents ({_INTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            cursor = db.execute(
+                f"INSERT INTO intents ({_INTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (account_key, idem_key) DO NOTHING",
                 (
                     row.account_key, row.idem_key, row.sub_account, row.fingerprint,
                     row.remark_tag, row.fields, row.state, row.order_id, row.result,
                     row.created_at, row.updated_at,
                 ),
             )
-            return None
+            if cursor.rowcount == 1:
+                return None
+            return _select_intent(db, row.account_key, row.idem_key)
 
         return await self._call(work)
 

@@ -3,8 +3,10 @@ IdempotencyStore` (same contract as the in-memory one, plus restarts).
 
 Flow of one placement (scope ``(account_key, idempotency_key)``):
 
-1. Under one lock: an in-process submission of the scope is joined; otherwise the intent is
-   *claimed* in the journal (``INSERT``, fsynced) **before** the broker is called.
+1. An in-process task of the scope is joined; otherwise one is registered at once (no
+   ``await`` between the check and the registration, so a scope has at most one task) and
+   it *claims* the intent in the journal (``INSERT``, fsynced) **before** the broker is
+   called. Claims of different scopes run concurrently and share journal commits.
 2. The submission runs in its own task and records the outcome: ``submitted`` (order JSON),
    ``rejected`` (error JSON, replayed to retries), ``unknown`` (unexpected failure → the
    caller gets ``SUBMIT_UNKNOWN``). ``BackendUnavailable`` deletes the intent (nothing reached
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from bullet_trade.errors import (
@@ -56,7 +58,9 @@ Scope = tuple[str, str]
 @dataclass(slots=True)
 class _Live:
     fingerprint: str
-    task: asyncio.Task[Any]
+    #: Set when this task's claim inserted the intent (its outcome is then not a replay).
+    claimed: bool = False
+    task: asyncio.Task[Any] = field(init=False)
 
 
 def unknown_error(key: str) -> SubmitUnknown:
@@ -87,7 +91,6 @@ class JournalIdempotencyStore:
         self._journal = journal
         self._orders = orders
         self._live: dict[Scope, _Live] = {}
-        self._lock = asyncio.Lock()
 
     def bind(self, orders: OrdersSource) -> None:
         """Give the store the broker's order list (needed to reconcile)."""
@@ -103,23 +106,15 @@ class JournalIdempotencyStore:
         tag: str = "",
     ) -> tuple[T, bool]:
         """Submit at most once per scope (see the module docstring); ``(result, replayed)``."""
-        async with self._lock:
-            live = self._live.get(scope)
-            replayed = True
-            if live is None:
-                row = await self._claim(self._new_row(scope, fingerprint, sub_account, tag))
-                if row is None:
-                    live = self._start(scope, fingerprint, self._submit(scope, submit))
-                    replayed = False
-                elif row.fingerprint != fingerprint:
-                    raise conflict_error(scope[1])
-                elif row.state in UNSETTLED_STATES:
-                    live = self._start(scope, fingerprint, self._reconcile(row))
-                else:
-                    return cast(T, _replay(row)), True
-            elif live.fingerprint != fingerprint:
-                raise conflict_error(scope[1])
-        return await _outcome(scope, live.task), replayed
+        live = self._live.get(scope)
+        if live is None:
+            row = self._new_row(scope, fingerprint, sub_account, tag)
+            live = _Live(fingerprint)
+            self._start(scope, live, self._first(live, row, submit))
+            return await _outcome(scope, live.task), not live.claimed
+        if live.fingerprint != fingerprint:
+            raise conflict_error(scope[1])
+        return await _outcome(scope, live.task), True
 
     def lookup(self, scope: Scope) -> Any | None:
         """The result of a finished in-process submission still held in memory, else None."""
@@ -147,10 +142,9 @@ class JournalIdempotencyStore:
         settled = 0
         for row in rows:
             scope = (row.account_key, row.idem_key)
-            async with self._lock:
-                if scope in self._live:
-                    continue
-                live = self._start(scope, row.fingerprint, self._reconcile(row))
+            if scope in self._live:
+                continue
+            live = self._start(scope, _Live(row.fingerprint), self._reconcile(row))
             try:
                 await _outcome(scope, live.task)
                 settled += 1
@@ -189,9 +183,22 @@ class JournalIdempotencyStore:
                 "the order journal is unavailable; nothing was submitted (订单日志不可用)"
             ) from exc
 
-    def _start(self, scope: Scope, fingerprint: str, coro: Awaitable[Any]) -> _Live:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        live = _Live(fingerprint, task)
+    async def _first(self, live: _Live, row: IntentRow, submit: Callable[[], Awaitable[T]]) -> T:
+        """The task of a scope not running in this process: claim, then submit; or act on
+        the intent already journaled (conflict, replay, or reconcile an unsettled one)."""
+        existing = await self._claim(row)
+        if existing is None:
+            live.claimed = True
+            return await self._submit((row.account_key, row.idem_key), submit)
+        if existing.fingerprint != row.fingerprint:
+            raise conflict_error(row.idem_key)
+        if existing.state in UNSETTLED_STATES:
+            return cast(T, await self._reconcile(existing))
+        return cast(T, _replay(existing))
+
+    def _start(self, scope: Scope, live: _Live, coro: Awaitable[Any]) -> _Live:
+        """Register ``live`` as ``scope``'s task, running ``coro`` (synchronous: no await)."""
+        live.task = asyncio.ensure_future(coro)
         self._live[scope] = live
 
         def done(finished: asyncio.Task[Any]) -> None:
@@ -200,7 +207,7 @@ class JournalIdempotencyStore:
             if not finished.cancelled():
                 finished.exception()  # retrieved: the callers may be gone
 
-        task.add_done_callback(done)
+        live.task.add_done_callback(done)
         return live
 
     async def _submit(self, scope: Scope, submit: Callable[[], Awaitable[T]]) -> T:
