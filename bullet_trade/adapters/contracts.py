@@ -270,3 +270,21 @@ class Broker(Protocol):
     def remove_listener(self, listener: BrokerListener) -> None:
         """Stop calling ``listener``; no error when it is not registered (idempotent)."""
         ...
+
+
+def check_history_query(query: HistoryQuery) -> None:
+    """The backend-independent rules of a :class:`HistoryQuery` (each backend checks the
+    frequencies it supports itself).
+
+    Raises:
+        BadRequest: ``fq`` not pre/post/none, ``count`` not positive, both ``start`` and
+            ``count``, or ``start`` after ``end`` (``field`` names the input).
+    """
+    if query.fq not in ("pre", "post", "none", None):  # None: unadjusted (JoinQuant fq=None)
+        raise BadRequest(f"fq must be pre, post or none, got {query.fq!r}", field="fq")
+    if query.count is not None and query.count <= 0:
+        raise BadRequest(f"count must be positive, got {query.count}", field="count")
+    if query.count is not None and query.start is not None:
+        raise BadRequest("give either start or count, not both", field="count")
+    if query.start is not None and query.end is not None and query.start > query.end:
+        raise BadRequest("start must not be after end", field="start")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bullet_trade.adapters.batch import concat_batches, take_queries
-from bullet_trade.adapters.contracts import HistoryBatch, QuoteListener
+from bullet_trade.adapters.contracts import HistoryBatch, QuoteListener, check_history_query
 from bullet_trade.adapters.qmt import convert, history_batch, reference
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
 from bullet_trade.adapters.qmt.worker import XtWorker
@@ -45,14 +45,7 @@ def _check(query: HistoryQuery) -> str:
     period = PERIODS.get(query.frequency)
     if period is None:
         raise BadRequest(f"frequency must be one of {', '.join(PERIODS)}", field="frequency")
-    if query.fq not in DIVIDEND:
-        raise BadRequest(f"fq must be pre, post or none, got {query.fq!r}", field="fq")
-    if query.count is not None and query.count <= 0:
-        raise BadRequest(f"count must be positive, got {query.count}", field="count")
-    if query.count is not None and query.start is not None:
-        raise BadRequest("give either start or count, not both", field="count")
-    if query.start is not None and query.end is not None and query.start > query.end:
-        raise BadRequest("start must not be after end", field="start")
+    check_history_query(query)
     return period
 
 

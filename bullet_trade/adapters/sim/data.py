@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 
-from bullet_trade.adapters.contracts import QuoteListener, check_security_types
+from bullet_trade.adapters.contracts import QuoteListener, check_history_query, check_security_types
 from bullet_trade.adapters.sim import dividends, reference
 from bullet_trade.adapters.sim.bars import FREQUENCIES, daily_history, minute_history
 from bullet_trade.adapters.sim.market import SimMarket
@@ -23,7 +23,6 @@ from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, Secur
 
 logger = logging.getLogger(__name__)
 
-_FQ = ("pre", "post", "none", None)
 
 
 class SimDataAdapter:
@@ -171,12 +170,5 @@ def _validate(query: HistoryQuery) -> int:
             f"frequency must be one of {', '.join(FREQUENCIES)}, got {query.frequency!r}",
             field="frequency",
         )
-    if query.fq not in _FQ:
-        raise BadRequest(f"fq must be pre, post or none, got {query.fq!r}", field="fq")
-    if query.count is not None and query.count <= 0:
-        raise BadRequest(f"count must be positive, got {query.count}", field="count")
-    if query.count is not None and query.start is not None:
-        raise BadRequest("give either start or count, not both", field="count")
-    if query.start is not None and query.end is not None and query.start > query.end:
-        raise BadRequest("start must not be after end", field="start")
+    check_history_query(query)
     return n
