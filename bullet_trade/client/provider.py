@@ -35,6 +35,7 @@ from bullet_trade.client.reference import (
     securities_from_frame,
     types_payload,
 )
+from bullet_trade.errors import BadRequest
 from bullet_trade.model.codes import Security, parse_security
 from bullet_trade.model.records import DividendEvent, HistoryQuery, Quote, SecurityInfo
 from bullet_trade.wire import columnar
@@ -101,7 +102,7 @@ def tick_from_event(payload: dict[str, Any]) -> dict[str, Any]:
     code = first(payload, "symbol", "sid")
     try:
         tick["sid"] = parse_security(code).jq
-    except Exception:
+    except BadRequest:  # a server may push a symbol we cannot parse: pass it on as sent
         tick["sid"] = code
     if "last_price" not in tick and "lastPrice" in tick:
         tick["last_price"] = tick["lastPrice"]

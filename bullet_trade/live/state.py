@@ -75,6 +75,6 @@ def _unpicklable(values: dict[str, Any]) -> list[str]:
     for name, value in values.items():
         try:
             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
+        except Exception:  # user objects may raise anything from __reduce__; the caller logs
             bad.append(name)
     return bad
