@@ -173,8 +173,16 @@ class AsyncConnection:
             await close_writer(opened.writer)
             raise ConnectionLost("the connection was closed", details={"sent": False})
         replay_from = self._adopt(opened)
-        if replay_from is not None:
-            await self._events.replay(self.request, replay_from)
+        link = self._link
+        if replay_from is not None and link is not None:
+            try:
+                await self._events.replay(self.request, replay_from)
+            except BaseException:
+                # never keep a link whose missed events were not replayed: the next
+                # connect replays from the last delivered seq
+                link.drop("the replay of missed events failed")
+                await link.wait_closed()
+                raise
 
     def _adopt(self, opened: OpenedLink) -> int | None:
         """Install the link; returns the seq to replay events after, or ``None``."""

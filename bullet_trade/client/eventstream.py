@@ -10,6 +10,8 @@ Contract:
   is dropped (a replayed or duplicated one). The first link only starts tracking at the
   server's ``last_seq``; a later link holds pushes back, pages through ``broker.events``
   from the last delivered seq, then releases the held pushes: no gap, no repeat, in order.
+  A replay that keeps failing never advances past the gap: the held pushes are dropped with
+  the link and the next connect replays from the last delivered seq.
 """
 
 from __future__ import annotations
@@ -34,6 +36,19 @@ Requester = Callable[[str, dict[str, Any]], Awaitable[Any]]
 EVENTS_EXTENSION = "events.v1"
 #: Page size of ``broker.events`` replays.
 REPLAY_PAGE = 1000
+#: Attempts of one ``broker.events`` page before the replay (and the link) is given up.
+REPLAY_ATTEMPTS = 4
+#: Backoff between replay attempts: ``REPLAY_BASE_DELAY * 2**(n-1)``, at most
+#: ``REPLAY_MAX_DELAY`` (a ``retry_after`` from the server wins, up to the same bound).
+REPLAY_BASE_DELAY = 0.2
+REPLAY_MAX_DELAY = 5.0
+
+
+def replay_delay(failures: int, retry_after: float | None) -> float:
+    """Seconds to wait before replay attempt ``failures + 1``."""
+    if retry_after is not None and retry_after > 0:
+        return min(float(retry_after), REPLAY_MAX_DELAY)
+    return min(REPLAY_BASE_DELAY * 2.0 ** (failures - 1), REPLAY_MAX_DELAY)
 
 
 class EventStream:
@@ -80,30 +95,62 @@ class EventStream:
     async def replay(self, request: Requester, since: int) -> None:
         """Fetch and deliver the events missed since ``since``, then the held-back pushes.
 
-        Every event is delivered at most once and in ``seq`` order. On failure the link is
-        down; the next connect replays again from the last delivered seq.
+        Every event is delivered at most once and in ``seq`` order, and never past a gap: a
+        failed ``broker.events`` call is retried (up to :data:`REPLAY_ATTEMPTS` times, with
+        backoff, honouring ``retry_after``) from the last delivered seq. If the replay still
+        fails, the held pushes are discarded (not delivered), ``last_seq`` stays at the last
+        event delivered in order, and the error is raised: the caller drops the link so the
+        next connect replays again from there.
 
         Raises:
-            ConnectionLost: the link dropped during the replay.
+            ConnectionLost: the link dropped during the replay, or the replay kept failing
+                (``details["cause"]`` holds the last error code).
         """
+        ok = False
         try:
-            while True:
-                reply = await request("broker.events", {"since_seq": since, "limit": REPLAY_PAGE})
-                events = _replayed(reply)
-                for event in events:
-                    self.deliver(event)
-                if not events or not isinstance(reply, dict) or not reply.get("more"):
-                    break
-                since = events[-1].seq or since
-            log.info("replayed missed events up to seq %s", self.last_seq)
-        except ConnectionLost:
-            raise
-        except BulletTradeError as exc:
-            log.warning("cannot replay missed events (%s): %s", exc.code, exc.message)
+            await self._replay_pages(request, since)
+            ok = True
         finally:
             held, self._held = self._held or [], None
-            for event in held:
+            if ok:
+                for event in held:
+                    self.deliver(event)
+            elif held:
+                log.warning("discarding %d pushed events held during a failed replay; "
+                            "they are replayed on the next connect", len(held))
+
+    async def _replay_pages(self, request: Requester, since: int) -> None:
+        """Page through ``broker.events`` from ``since``; retry failed pages (bounded)."""
+        failures = 0
+        while True:
+            try:
+                reply = await request(
+                    "broker.events", {"since_seq": since, "limit": REPLAY_PAGE}
+                )
+            except ConnectionLost:
+                raise
+            except BulletTradeError as exc:
+                failures += 1
+                if failures >= REPLAY_ATTEMPTS:
+                    log.warning("cannot replay missed events (%s): %s", exc.code, exc.message)
+                    raise ConnectionLost(
+                        f"cannot replay missed events after {failures} attempts: "
+                        f"{exc.code}: {exc.message}",
+                        details={"sent": False, "cause": exc.code},
+                    ) from exc
+                delay = replay_delay(failures, exc.retry_after)
+                log.warning("replay of missed events failed (%s: %s); retrying in %.2fs",
+                            exc.code, exc.message, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            events = _replayed(reply)
+            for event in events:
                 self.deliver(event)
+            if not events or not isinstance(reply, dict) or not reply.get("more"):
+                break
+            since = events[-1].seq or since
+        log.info("replayed missed events up to seq %s", self.last_seq)
 
     def dispatch(self, message: Event) -> None:
         """Entry point of pushed events from the link's reader."""

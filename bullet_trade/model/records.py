@@ -117,8 +117,12 @@ class Order:
     idempotency_key: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        """v1 order row (``broker.orders`` / ``broker.order_status``)."""
-        return {
+        """v1 order row (``broker.orders`` / ``broker.order_status`` / order events).
+
+        ``idempotency_key`` is only present when known (additive): clients match orders whose
+        submission outcome was unknown back by it.
+        """
+        out: dict[str, Any] = {
             "order_id": self.order_id,
             "security": self.security.jq,
             "amount": self.amount,
@@ -149,6 +153,9 @@ class Order:
             "order_time": int(self.created_at.timestamp()),
             "account_key": self.account_key,
         }
+        if self.idempotency_key:
+            out["idempotency_key"] = self.idempotency_key
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

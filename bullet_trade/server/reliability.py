@@ -38,10 +38,13 @@ class Reliability:
 
     def attach_book(self, book: SubAccountBook) -> None:
         """Have ``book`` (sub-account orders and quotas) loaded, resynced and closed with the
-        journal, and attribute ``events.v1`` events to sub-accounts with it. Call before
-        :meth:`open`."""
+        journal, and attribute ``events.v1`` events to sub-accounts with it; every reconcile
+        of a placement settles its reservation (bound when found, released when never
+        submitted), and the book's trading day (the server clock) dates the intents. Call
+        before :meth:`open`."""
         self.book = book
         self.events.attribute_with(book.attribute)
+        self.placements.settle_with(book.settle, today=book.today)
 
     async def open(self, broker: Broker | None) -> None:
         """Open the journal, load halts, start journaling ``broker``'s events."""
@@ -52,8 +55,11 @@ class Reliability:
             if self.book is not None:
                 await self.book.load()
             if broker is not None:
-                # looked up per call: some test fakes have no ``orders`` at all
-                self.placements.bind(lambda account: broker.orders(account))  # noqa: PLW0108
+                # looked up per call: some test fakes have no ``orders``/``order`` at all
+                self.placements.bind(
+                    lambda account: broker.orders(account),  # noqa: PLW0108
+                    lambda account, order_id: broker.order(account, order_id),  # noqa: PLW0108
+                )
             await self.events.start(broker)
         except BaseException:
             await self.journal.close()

@@ -309,3 +309,104 @@ def test_backoff_doubles_to_the_cap_with_jitter() -> None:
     jittered = list(backoff_delays(4, 1.0, 30.0, rng=lambda: 1.0))
     assert jittered == [0, 1.25, 2.5, 5.0]
     assert max(backoff_delays(20, 1.0, 30.0, rng=lambda: 1.0)) == 30.0
+
+
+def _order_frame(seq: int) -> dict[str, Any]:
+    return {"type": "event", "event": "order", "payload": {"n": seq}, "seq": seq}
+
+
+async def test_replay_retries_a_failed_page_and_delivers_every_missed_event_once(
+    make_config,
+) -> None:
+    """A RATE_LIMITED ``broker.events`` is retried after ``retry_after``; no event is lost
+    and the push held during the replay is delivered after the replayed ones."""
+    calls: list[dict[str, Any]] = []
+
+    async def handler(session: FakeSession, frame: dict[str, Any]) -> None:
+        if frame["action"] != "broker.events":
+            await session.reply(frame, {"ok": True})
+            return
+        calls.append(frame["payload"])
+        if len(calls) == 1:
+            # a live push arrives while the replay is in progress: held back
+            await session.event("order", {"n": 9}, seq=9)
+            await session.error(frame, "RATE_LIMITED", "slow down", retry_after=0.05)
+            return
+        since = frame["payload"]["since_seq"]
+        await session.reply(frame, {"events": [_order_frame(s) for s in range(since + 1, 9)],
+                                    "more": False})
+
+    seen: list[int] = []
+    ninth = asyncio.Event()
+
+    def on_order(event: Event) -> None:
+        assert event.seq is not None
+        seen.append(event.seq)
+        if event.seq == 9:
+            ninth.set()
+
+    ack = {"extensions": ["events.v1"], "last_seq": 5}
+    async with FakeServer(handler, ack_extra=ack) as srv:
+        conn = AsyncConnection(make_config(srv.port), extensions=("events.v1",))
+        conn.add_event_listener("order", on_order)
+        try:
+            await conn.connect()
+            assert conn.last_seq == 5
+            srv.sessions[0].drop()
+            for _ in range(100):
+                if not conn.connected:
+                    break
+                await asyncio.sleep(0.01)
+            srv.ack_extra["last_seq"] = 9
+            assert await conn.ensure_connected(attempts=2, base_delay=0.01)
+            await asyncio.wait_for(ninth.wait(), 2)
+            assert [c["since_seq"] for c in calls] == [5, 5]
+            assert seen == [6, 7, 8, 9]
+            assert conn.last_seq == 9
+        finally:
+            await conn.close()
+
+
+async def test_replay_that_keeps_failing_never_advances_past_the_gap(
+    make_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When every ``broker.events`` fails, held pushes are not delivered, ``last_seq`` stays
+    put and the link is dropped; the next connect replays the gap."""
+    monkeypatch.setattr("bullet_trade.client.eventstream.REPLAY_BASE_DELAY", 0.01)
+    fail = True
+
+    async def handler(session: FakeSession, frame: dict[str, Any]) -> None:
+        if fail:
+            await session.event("order", {"n": 9}, seq=9)
+            await session.error(frame, "INTERNAL", "journal busy")
+            return
+        since = frame["payload"]["since_seq"]
+        await session.reply(frame, {"events": [_order_frame(s) for s in range(since + 1, 10)]})
+
+    seen: list[int] = []
+    ack = {"extensions": ["events.v1"], "last_seq": 5}
+    async with FakeServer(handler, ack_extra=ack) as srv:
+        conn = AsyncConnection(make_config(srv.port), extensions=("events.v1",))
+        conn.add_event_listener("order", lambda e: seen.append(e.seq))
+        try:
+            await conn.connect()
+            srv.sessions[0].drop()
+            for _ in range(100):
+                if not conn.connected:
+                    break
+                await asyncio.sleep(0.01)
+            srv.ack_extra["last_seq"] = 9
+            with pytest.raises(ConnectionLost) as info:
+                await conn.connect()
+            assert info.value.details["cause"] == "INTERNAL"
+            await asyncio.sleep(0.05)
+            assert seen == [] and conn.last_seq == 5 and not conn.connected
+            fail = False
+            await conn.connect()
+            for _ in range(100):
+                if len(seen) == 4:
+                    break
+                await asyncio.sleep(0.01)
+            assert seen == [6, 7, 8, 9] and conn.last_seq == 9
+        finally:
+            await conn.close()

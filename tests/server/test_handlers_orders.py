@@ -381,3 +381,35 @@ async def test_waiter_listens_once(h: Harness, broker: FakeBroker) -> None:
     for i in range(3):
         await h("broker.place_order", {**LIMIT, "wait_timeout": 0.01, "idempotency_key": f"w{i}"})
     assert broker.listener_count == 1
+
+
+class FailingReadBroker(FakeBroker):
+    """Places orders fine, then fails reading them back (from read number ``fail_from``)."""
+
+    def __init__(self, fail_from: int = 1) -> None:
+        super().__init__()
+        self.fail_from = fail_from
+        self.reads = 0
+
+    async def order(self, account_key: str, order_id: str) -> Any:
+        self.reads += 1
+        if self.reads >= self.fail_from:
+            raise BackendUnavailable("QMT disconnected")
+        return await super().order(account_key, order_id)
+
+
+@pytest.mark.parametrize("fail_from", [1, 2])
+async def test_failed_read_back_never_turns_a_placement_into_an_error(
+    fail_from: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order was placed: a broker error while waiting for it is logged and the placement
+    snapshot comes back with ``timed_out=True`` (never BackendUnavailable = nothing sent)."""
+    broker = FailingReadBroker(fail_from)
+    h = Harness(broker, make_state(broker=broker))
+    with caplog.at_level(logging.WARNING, logger="bullet_trade.server.orders"):
+        out = await h("broker.place_order",
+                      {**LIMIT, "idempotency_key": "kr", "wait_timeout": 0.05})
+    assert (out["order_id"], out["status"], out["timed_out"]) == ("o1", "open", True)
+    assert out["idempotency_key"] == "kr" and len(broker.place_calls) == 1
+    assert broker.reads == fail_from
+    assert "cannot read order main/o1" in caplog.text

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from bullet_trade.errors import IdempotencyConflict, OrderRejected, SubmitUnknown
+from bullet_trade.errors import (
+    BackendUnavailable,
+    IdempotencyConflict,
+    OrderRejected,
+    SubmitUnknown,
+)
 from bullet_trade.model.codes import parse_security
 from bullet_trade.model.enums import OrderStatus, OrderType, Side
 from bullet_trade.model.records import Order
 from bullet_trade.server.journal import Journal, JournalIdempotencyStore
 from bullet_trade.server.journal.codec import order_from_json, order_to_json, remark_tag
+from bullet_trade.server.journal.db import UNKNOWN, IntentRow
 
 FP = '{"amount": 100}'
 
@@ -172,3 +178,122 @@ async def test_unexpected_backend_failure_is_unknown_then_reconciled_on_retry(db
     order, replayed = await store.run(("main", "k3"), FP, explode)
     assert order.order_id == "5" and replayed and len(broker.rows) == 1
     await journal.close()
+
+
+# ---------------------------------------------------------------- later trading day (6)
+
+
+def _stale(key: str, *, order_id: str | None = None, day: str | None = "2026-03-17",
+           created_at: float = 0.0) -> IntentRow:
+    return IntentRow(
+        account_key="main", idem_key=key, sub_account=None, fingerprint=FP,
+        remark_tag=remark_tag("main", key), fields=FP, state=UNKNOWN, order_id=order_id,
+        result=None, created_at=created_at, updated_at=created_at, trading_day=day,
+    )
+
+
+async def test_an_earlier_days_intent_missing_today_is_never_declared_not_submitted(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """broker.orders() lists today's orders only: yesterday's intent missing from them may
+    exist (filled); it stays unknown with a manual-review WARNING, never not_submitted."""
+    broker = Broker()
+    journal = Journal(db)
+    await journal.open()
+    known = _order("7", key="kid")
+    lookups: list[tuple[str, str]] = []
+
+    async def lookup(account: str, order_id: str) -> Order | None:
+        lookups.append((account, order_id))
+        return known if order_id == "7" else None
+
+    store = JournalIdempotencyStore(journal, broker.orders, lookup=lookup,
+                                    today=lambda: date(2026, 3, 18))
+    await journal.claim_intent(_stale("k-old"))
+    await journal.claim_intent(_stale("k-legacy", day=None, created_at=1.0))  # 1970, old file
+    await journal.claim_intent(_stale("kid", order_id="7"))
+    await journal.claim_intent(_stale("k-today", day="2026-03-18"))
+    with caplog.at_level("WARNING", logger="bullet_trade.server.orders"):
+        for key in ("k-old", "k-legacy"):
+            with pytest.raises(SubmitUnknown):
+                await store.run(("main", key), FP, _unreachable)
+            assert await store.recorded(("main", key)) is None
+    assert "review it manually" in caplog.text
+    for key in ("k-old", "k-legacy"):
+        row = await journal.intent("main", key)
+        assert row is not None and row.state == UNKNOWN  # not settled as not_submitted
+    order, replayed = await store.run(("main", "kid"), FP, _unreachable)  # found by its id
+    assert order.order_id == "7" and replayed and lookups == [("main", "7")]
+    with pytest.raises(OrderRejected) as caught:  # today's: the broker's list is complete
+        await store.run(("main", "k-today"), FP, _unreachable)
+    assert caught.value.reason == "not_submitted"
+    await journal.close()
+
+
+async def test_intents_record_the_servers_trading_day(db: Path) -> None:
+    journal = Journal(db)
+    await journal.open()
+    store = JournalIdempotencyStore(journal, today=lambda: date(2026, 3, 18))
+
+    async def submit() -> Order:
+        return _order("1")
+
+    await store.run(("main", "k"), FP, submit)
+    row = await journal.intent("main", "k")
+    assert row is not None and row.trading_day == "2026-03-18"
+    await journal.close()
+
+
+# ---------------------------------------------------------------- recorded() is read-only (9)
+
+
+async def test_recorded_never_resurrects_an_intent_deleted_meanwhile(db: Path) -> None:
+    """recorded() read a pending row, then the intent was deleted (BackendUnavailable path):
+    no phantom row is inserted, and a legitimate retry submits normally."""
+    broker = Broker()
+    journal, store = await _open(db, broker)
+    await journal.claim_intent(_stale("k", day=None, created_at=journal.now()))
+    read = journal.intent
+
+    async def read_then_deleted(account: str, key: str) -> IntentRow | None:
+        row = await read(account, key)
+        await journal.forget_intent(account, key)
+        return row
+
+    journal.intent = read_then_deleted  # type: ignore[method-assign]
+    assert await store.recorded(("main", "k")) is None
+    journal.intent = read  # type: ignore[method-assign]
+    assert await journal.intent("main", "k") is None  # nothing inserted
+    assert await store.recorded(("main", "never")) is None
+    assert await journal.intent("main", "never") is None
+
+    async def submit() -> Order:
+        return _order("3", key="k")
+
+    order, replayed = await store.run(("main", "k"), FP, submit)
+    assert order.order_id == "3" and not replayed
+    await journal.close()
+
+
+async def test_recorded_joins_a_submission_in_flight_without_claiming(db: Path) -> None:
+    journal, store = await _open(db, Broker())
+    gate = asyncio.Event()
+
+    async def refused() -> Order:
+        await gate.wait()
+        raise BackendUnavailable("down")
+
+    placing = asyncio.create_task(store.run(("main", "k"), FP, refused))
+    await asyncio.sleep(0.05)
+    asking = asyncio.create_task(store.recorded(("main", "k")))
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(BackendUnavailable):
+        await placing
+    assert await asking is None
+    assert await journal.intent("main", "k") is None  # refused: gone, not resurrected
+    await journal.close()
+
+
+async def _unreachable() -> Order:
+    raise AssertionError("a journaled intent is never submitted again")

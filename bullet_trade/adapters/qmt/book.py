@@ -58,6 +58,8 @@ class QmtBook:
         self._emit = emit
         self.orders: dict[tuple[str, str], Order] = {}
         self.keys: dict[str, str] = {}
+        self._ambiguous: set[str] = set()
+        self._order_keys: dict[tuple[str, str], str] = {}
         self._assets: dict[str, Row] = {}
         self._positions: dict[str, dict[str, Row]] = {}
         self._trade_ids: dict[str, set[str]] = {}
@@ -74,6 +76,24 @@ class QmtBook:
 
     # ------------------------------------------------------------------ writes
 
+    def note_key(self, remark: str, idem_key: str) -> None:
+        """Remember that orders sent with ``remark`` carry ``idem_key`` (pushes may precede
+        the order id). A remark used for two different keys maps to neither, so an order is
+        never given another intent's key. In memory only: after a restart keys are unknown
+        and matching relies on the remark (``journal.codec.order_matches``)."""
+        if not remark or remark in self._ambiguous:
+            return
+        known = self.keys.get(remark)
+        if known is not None and known != idem_key:
+            del self.keys[remark]
+            self._ambiguous.add(remark)
+            return
+        self.keys[remark] = idem_key
+
+    def bind_key(self, account_key: str, order_id: str, idem_key: str) -> None:
+        """Remember the idempotency key of an acknowledged order by its id."""
+        self._order_keys[(account_key, order_id)] = idem_key
+
     def remember(self, account: AccountConfig, native: Any) -> Order:
         """Cache (and return) the order of a native object or row; no event."""
         order = self._convert(account, native)
@@ -82,7 +102,9 @@ class QmtBook:
 
     def _convert(self, account: AccountConfig, native: Any) -> Order:
         row = convert.attrs(native)
-        key = self.keys.get(str(row.get("order_remark")))
+        key = self._order_keys.get((account.key, str(row.get("order_id"))))
+        if key is None:
+            key = self.keys.get(str(row.get("order_remark") or ""))
         return convert.order_from_xt(row, account.key, key)
 
     def set_account(self, account: AccountConfig, asset: Any, positions: Iterable[Any]) -> None:

@@ -1,8 +1,9 @@
 """``QmtBrokerAdapter``: the :class:`~bullet_trade.adapters.contracts.Broker` over
 ``xtquant.xttrader`` (miniQMT).
 
-Placement uses ``order_stock_async`` with ``order_remark`` carrying a correlation token (the
-idempotency key when it fits in :data:`REMARK_MAX` characters, else a hash of it). The seq
+Placement uses ``order_stock_async`` with ``order_remark`` carrying the command's remark (the
+server's, starting with its reconciliation tag; see :func:`.orders.remark_token`), or without
+one the idempotency key (a hash of it when longer than :data:`REMARK_MAX`). The seq
 returned is matched with ``on_order_stock_async_response``, which may arrive before the seq
 itself is known (it is then parked) and after the order's own pushes (the order is then
 already cached). Pushes become events in the order xtquant delivered them:
@@ -10,7 +11,8 @@ already cached). Pushes become events in the order xtquant delivered them:
 ``on_stock_asset`` / ``on_stock_position`` → ``AccountChanged`` (from a per-account cache),
 ``on_order_error`` → the order rejected (57) unless already terminal.
 
-``on_disconnected`` makes every request fail with ``BackendUnavailable``, emits
+``on_disconnected`` makes every request fail with ``BackendUnavailable`` (a placement whose
+request already went out fails with ``SubmitUnknown`` instead), emits
 ``BackendStateChanged`` and starts reconnecting (backoff, fresh session id, resubscribe every
 account, reconcile: fills and order changes missed while down are emitted exactly once,
 accounts refreshed; see :mod:`.book`).
@@ -24,6 +26,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bullet_trade.adapters.contracts import BrokerListener
@@ -32,7 +35,7 @@ from bullet_trade.adapters.qmt.book import QmtBook
 from bullet_trade.adapters.qmt.guard import Backoff, LinkState, QmtGuard
 from bullet_trade.adapters.qmt.orders import precheck, remark_token, submitted
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
-from bullet_trade.adapters.qmt.trader_thread import CallbackBridge, TraderThread
+from bullet_trade.adapters.qmt.trader_thread import CallbackBridge, CallTimedOut, TraderThread
 from bullet_trade.errors import BackendUnavailable, OrderRejected, SubmitUnknown, UnknownAccount
 from bullet_trade.model.clock import Clock, WallClock
 from bullet_trade.model.enums import XT_STOCK_BUY, XT_STOCK_SELL, OrderType, Side
@@ -212,8 +215,11 @@ class QmtBrokerAdapter:
 
         Raises:
             OrderRejected: refused before submission (index, lot, tick) or by the API.
-            BackendUnavailable: not connected, or the submission could not be sent.
-            SubmitUnknown: sent, but no response in time (look it up by idempotency key).
+            BackendUnavailable: only when nothing was sent (not connected, or xttrader
+                refused the request without a seq).
+            SubmitUnknown: the request may have gone out but its answer is missing (the call
+                or its response timed out, or the link dropped while waiting); ``details``
+                carries the ``idempotency_key`` when the command has one.
         """
         account = self._account(account_key)
         self._guard.require_ready()
@@ -221,8 +227,9 @@ class QmtBrokerAdapter:
         assert self._sdk is not None
         xc = self._sdk.xtconstant
         remark = remark_token(command)
-        if command.idempotency_key:
-            self._book.keys[remark] = command.idempotency_key
+        key = command.idempotency_key
+        if key:
+            self._book.note_key(remark, key)
         limit = command.order_type is OrderType.LIMIT
         args = (
             command.security.qmt,
@@ -233,16 +240,22 @@ class QmtBrokerAdapter:
             command.strategy_name,
             remark,
         )
-        response = await self._request("order", account, lambda t, a: t.order_stock_async(a, *args))
+        response = await self._request(
+            "order", account, lambda t, a: t.order_stock_async(a, *args), idem_key=key
+        )
         order_id = int(response.get("order_id") or -1)
         if order_id <= 0:
             message = str(response.get("error_msg") or "refused")
             raise OrderRejected(message, reason="broker_refused")
-        key = (account.key, str(order_id))
-        known = self._book.order(*key)
+        ref = (account.key, str(order_id))
+        if key:
+            self._book.bind_key(account.key, ref[1], key)
+        known = self._book.order(*ref)
         if known is None:
-            known = submitted(command, account.key, key[1], remark, self._clock.now())
-            self._book.orders[key] = known
+            known = submitted(command, account.key, ref[1], remark, self._clock.now())
+        elif key and known.idempotency_key != key:
+            known = replace(known, idempotency_key=key)
+        self._book.orders[ref] = known
         return known
 
     async def cancel_order(self, account_key: str, order_id: str) -> CancelResult:
@@ -273,10 +286,23 @@ class QmtBrokerAdapter:
         return await _ask(thread, self._stock_account(account), fn)
 
     async def _request(
-        self, kind: str, account: AccountConfig, fn: Callable[[Any, Any], Any]
+        self, kind: str, account: AccountConfig, fn: Callable[[Any, Any], Any],
+        *, idem_key: str | None = None,
     ) -> Row:
-        """Send an async request and await its response, matched by seq."""
-        seq = int(await self._query(account, fn) or -1)
+        """Send an async request and await its response, matched by seq.
+
+        For ``kind == "order"`` every failure after the call may have reached xttrader (the
+        call timed out while still running, no response, link dropped or broker stopping
+        while waiting) is :class:`SubmitUnknown` — never ``BackendUnavailable``, which
+        tells the caller that nothing was sent.
+        """
+        try:
+            seq = int(await self._query(account, fn) or -1)
+        except CallTimedOut as exc:
+            if kind == "order":
+                raise _unknown(f"order_stock_async is still running: {exc.message}",
+                               idem_key) from None
+            raise
         if seq <= 0:
             raise BackendUnavailable(f"xttrader refused the {kind} request (seq {seq})")
         parked = self._early.pop((kind, seq), None)
@@ -288,10 +314,14 @@ class QmtBrokerAdapter:
             return await asyncio.wait_for(future, self._timeout)
         except asyncio.TimeoutError:
             if kind == "order":
-                raise SubmitUnknown(
-                    f"no answer to order_stock_async within {self._timeout:g}s"
-                ) from None
+                raise _unknown(f"no answer to order_stock_async within {self._timeout:g}s",
+                               idem_key) from None
             raise BackendUnavailable(f"no answer to the cancel within {self._timeout:g}s") from None
+        except BackendUnavailable as exc:  # _fail_waits: disconnected / stopping
+            if kind == "order":
+                raise _unknown(f"order_stock_async was sent (seq {seq}) but {exc.message} "
+                               "before its answer", idem_key) from None
+            raise
         finally:
             self._waits.pop((kind, seq), None)
 
@@ -385,6 +415,15 @@ def _one_data_path(accounts: Sequence[AccountConfig], default: str | None) -> st
         "server drives exactly one miniQMT terminal. Give every account the same path (or "
         "drop the per-account path and use --data-path), or run one `bullet-trade server` per "
         "miniQMT terminal, each on its own --port"
+    )
+
+
+def _unknown(message: str, idem_key: str | None) -> SubmitUnknown:
+    """``SubmitUnknown`` for a placement that may have reached the counter."""
+    details = {"idempotency_key": idem_key} if idem_key else None
+    return SubmitUnknown(
+        f"{message}; the order may exist at the counter: look it up (by idempotency key / "
+        "remark), never re-send blindly", details=details,
     )
 
 

@@ -15,13 +15,27 @@ from bullet_trade.model.rules import is_on_tick, is_tradable, is_valid_buy_amoun
 REMARK_MAX = 24
 
 
-def remark_token(command: PlaceOrder) -> str:
-    """The ``order_remark`` for ``command``: its idempotency key (or remark) when short,
-    otherwise ``bt`` + 20 hex digits of its hash."""
-    text = command.idempotency_key or command.remark
+def legacy_token(text: str) -> str:
+    """``text`` when it fits in :data:`REMARK_MAX`, else ``bt`` + 20 hex digits of its hash.
+
+    The remark older versions sent for an idempotency key; kept so reconciliation can still
+    recognise orders placed that way (see ``journal.codec.order_matches``).
+    """
     if len(text) <= REMARK_MAX:
         return text
     return "bt" + hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def remark_token(command: PlaceOrder) -> str:
+    """The ``order_remark`` for ``command``.
+
+    The command's own remark (cut to :data:`REMARK_MAX`) when it has one: the server builds it
+    starting with its reconciliation tag, which must reach the counter intact so the order can
+    be found after a restart. Without a remark, :func:`legacy_token` of the idempotency key.
+    """
+    if command.remark:
+        return command.remark[:REMARK_MAX]
+    return legacy_token(command.idempotency_key or "")
 
 
 def precheck(command: PlaceOrder) -> None:

@@ -39,6 +39,11 @@ CALLBACKS = (
 )
 
 
+class CallTimedOut(BackendUnavailable):
+    """A trader call ran past the timeout; it may still be running (and take effect) on the
+    trader thread. For a request that sends something, the outcome is unknown."""
+
+
 class CallbackBridge:
     """An ``XtQuantTraderCallback`` look-alike forwarding every callback to ``sink`` on
     ``loop`` as ``(callback name, attribute dict)``."""
@@ -99,7 +104,8 @@ class TraderThread:
         """Run ``fn(trader)`` on the trader thread, within the timeout.
 
         Raises:
-            BackendUnavailable: the trader is not open or the call timed out.
+            BackendUnavailable: the trader is not open (``fn`` was not run).
+            CallTimedOut: the call timed out (``fn`` may still complete).
         """
         if self._trader is None:
             raise BackendUnavailable("the miniQMT trader is not connected")
@@ -113,7 +119,7 @@ class TraderThread:
                 loop.run_in_executor(self._executor, fn), self._timeout
             )
         except asyncio.TimeoutError:
-            raise BackendUnavailable(
+            raise CallTimedOut(
                 f"xttrader {what} did not answer within {self._timeout:g}s"
             ) from None
 

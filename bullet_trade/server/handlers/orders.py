@@ -267,6 +267,8 @@ class OrderService:
             recorded = await self._placements.recorded((account, key))
             if not isinstance(recorded, Order):
                 return {}
+            if route.sub is not None:  # idempotent; a reconcile already bound it via the hook
+                await self._book.bind(account, key, recorded)
             order_id = recorded.order_id
         if not self._owns(route, order_id):
             return {}

@@ -9,12 +9,15 @@ broker, so an event that lands between submission and registration is never miss
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from bullet_trade.adapters.contracts import Broker
 from bullet_trade.model.records import BrokerEvent, Order, OrderUpdated
 
 _Key = tuple[str, str]
+
+log = logging.getLogger("bullet_trade.server.orders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +79,38 @@ class OrderWaiter:
         future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key, set()).add(future)
         try:
-            current = await self._broker.order(account_key, order_id) or last
+            current, ok = await self._read(account_key, order_id, last)
+            if not ok:
+                return WaitOutcome(current, True)
             if timeout <= 0 or (current is not None and current.status.is_terminal):
                 return WaitOutcome(current, False)
             try:
                 done = await asyncio.wait_for(asyncio.shield(future), timeout)
             except asyncio.TimeoutError:
-                latest = await self._broker.order(account_key, order_id) or current
+                latest, ok = await self._read(account_key, order_id, current)
+                if not ok:
+                    return WaitOutcome(latest, True)
                 terminal = latest is not None and latest.status.is_terminal
                 return WaitOutcome(latest, not terminal)
             return WaitOutcome(done, False)
         finally:
             self._discard(key, future)
+
+    async def _read(
+        self, account_key: str, order_id: str, fallback: Order | None
+    ) -> tuple[Order | None, bool]:
+        """``(broker.order() or fallback, True)``; ``(fallback, False)`` on any error.
+
+        The order was already placed: a failure to read it back must never turn the
+        placement into an error reply, so it is logged and the caller reports the snapshot
+        it has with ``timed_out=True``.
+        """
+        try:
+            return await self._broker.order(account_key, order_id) or fallback, True
+        except Exception:
+            log.warning("cannot read order %s/%s while waiting for its final status",
+                        account_key, order_id, exc_info=True)
+            return fallback, False
 
     def _discard(self, key: _Key, future: asyncio.Future[Order]) -> None:
         futures = self._pending.get(key)

@@ -40,9 +40,29 @@ def tagged_remark(tag: str, remark: str, sub: str | None = None) -> str:
     return " ".join(parts)[:MAX_REMARK]
 
 
+def legacy_remarks(idem_key: str) -> tuple[str, ...]:
+    """Remarks older broker adapters (QMT) sent instead of the server's tagged remark: the
+    key itself when it fits in :data:`MAX_REMARK`, else ``bt`` + 20 hex digits of its
+    blake2b hash. Empty for an empty key."""
+    if not idem_key:
+        return ()
+    if len(idem_key) <= MAX_REMARK:
+        return (idem_key,)
+    return (_TAG_PREFIX + hashlib.blake2b(idem_key.encode(), digest_size=10).hexdigest(),)
+
+
 def order_matches(order: Order, tag: str, idem_key: str) -> bool:
-    """Whether ``order`` at the broker is the one submitted for this intent."""
-    return order.idempotency_key == idem_key or order.remark.startswith(tag)
+    """Whether ``order`` at the broker is the one submitted for this intent.
+
+    Matches on the idempotency key the adapter reported (when it knows it), on the remark
+    starting with ``tag`` (survives a restart of the server and of the adapter), or on a
+    legacy adapter remark of the key (:func:`legacy_remarks`, orders placed by older versions).
+    """
+    if idem_key and order.idempotency_key == idem_key:
+        return True
+    if tag and order.remark.startswith(tag):
+        return True
+    return order.remark in legacy_remarks(idem_key)
 
 
 def order_to_json(order: Order) -> str:

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS intents (
     result TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    trading_day TEXT,
     PRIMARY KEY (account_key, idem_key)
 );
 CREATE INDEX IF NOT EXISTS intents_state ON intents(state);
@@ -73,7 +74,7 @@ CREATE TABLE IF NOT EXISTS halts (
 
 _INTENT_COLUMNS = (
     "account_key, idem_key, sub_account, fingerprint, remark_tag, fields, state, order_id, "
-    "result, created_at, updated_at"
+    "result, created_at, updated_at, trading_day"
 )
 
 
@@ -96,6 +97,9 @@ class IntentRow:
     result: str | None
     created_at: float
     updated_at: float
+    #: The server's trading day (ISO date) when the intent was created; ``None`` in rows
+    #: written by an older version (then ``created_at`` tells the day).
+    trading_day: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +211,12 @@ class Journal:
 
         def work(db: sqlite3.Connection) -> IntentRow | None:
             cursor = db.execute(
-                f"INSERT INTO intents ({_INTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                f"INSERT INTO intents ({_INTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (account_key, idem_key) DO NOTHING",
                 (
                     row.account_key, row.idem_key, row.sub_account, row.fingerprint,
                     row.remark_tag, row.fields, row.state, row.order_id, row.result,
-                    row.created_at, row.updated_at,
+                    row.created_at, row.updated_at, row.trading_day,
                 ),
             )
             if cursor.rowcount == 1:
@@ -368,7 +372,7 @@ def _marks(values: frozenset[str]) -> str:
 
 
 #: Columns added after a table was first created: ``(table, column, declaration)``.
-_ADDED_COLUMNS = (("events", "sub_account", "TEXT"),)
+_ADDED_COLUMNS = (("events", "sub_account", "TEXT"), ("intents", "trading_day", "TEXT"))
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

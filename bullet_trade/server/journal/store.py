@@ -15,6 +15,13 @@ Flow of one placement (scope ``(account_key, idempotency_key)``):
 3. A repeat whose intent exists in the journal but not in this process: same fingerprint →
    the recorded outcome; ``pending``/``unknown`` → reconcile first (see :mod:`.reconcile`);
    different fingerprint → ``IDEMPOTENCY_CONFLICT``.
+4. :meth:`JournalIdempotencyStore.recorded` (``order_status`` by key, halted retries) only
+   reads: it joins a task in flight, replays a settled intent or reconciles an unsettled one,
+   and never inserts an intent.
+
+Whenever a reconcile settles an intent (found → ``submitted``, not found → ``rejected`` /
+``not_submitted``) the settle hook is told (:meth:`JournalIdempotencyStore.settle_with`), so
+the sub-account book binds or releases its reservation wherever the settling happened.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
 from bullet_trade.errors import (
@@ -31,6 +39,7 @@ from bullet_trade.errors import (
     IdempotencyConflict,
     SubmitUnknown,
 )
+from bullet_trade.model.clock import CHINA_TZ
 from bullet_trade.model.records import Order
 from bullet_trade.server.journal.codec import (
     error_from_json,
@@ -47,12 +56,19 @@ from bullet_trade.server.journal.db import (
     IntentRow,
     Journal,
 )
-from bullet_trade.server.journal.reconcile import OrdersSource, reconcile_intent
+from bullet_trade.server.journal.reconcile import OrderLookup, OrdersSource, reconcile_intent
 
 log = logging.getLogger("bullet_trade.server.orders")
 
 T = TypeVar("T")
 Scope = tuple[str, str]
+#: ``(account_key, idem_key, order)`` after a reconcile settled an intent: the broker's order,
+#: or ``None`` when it never reached the broker.
+SettleHook = Callable[[str, str, Order | None], Awaitable[None]]
+
+
+def _china_today() -> date:
+    return datetime.now(CHINA_TZ).date()
 
 
 @dataclass(slots=True)
@@ -85,16 +101,38 @@ class JournalIdempotencyStore:
     Args:
         journal: the open journal.
         orders: ``account_key → broker orders`` used to reconcile (set later with :meth:`bind`).
+        lookup: ``broker.order`` (reconciling intents of an earlier trading day).
+        today: the server's trading day (default: today in China time; see
+            :meth:`settle_with`).
     """
 
-    def __init__(self, journal: Journal, orders: OrdersSource | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        orders: OrdersSource | None = None,
+        *,
+        lookup: OrderLookup | None = None,
+        today: Callable[[], date] = _china_today,
+    ) -> None:
         self._journal = journal
         self._orders = orders
+        self._lookup = lookup
+        self._today = today
+        self._on_settled: SettleHook | None = None
         self._live: dict[Scope, _Live] = {}
+        self._starts = 0  # tasks ever started (recorded() detects one it may have missed)
 
-    def bind(self, orders: OrdersSource) -> None:
-        """Give the store the broker's order list (needed to reconcile)."""
+    def bind(self, orders: OrdersSource, lookup: OrderLookup | None = None) -> None:
+        """Give the store the broker's order list and single-order lookup (to reconcile)."""
         self._orders = orders
+        self._lookup = lookup
+
+    def settle_with(self, hook: SettleHook, today: Callable[[], date] | None = None) -> None:
+        """Call ``hook`` whenever a reconcile settles an intent (the sub-account book), and
+        use ``today`` (the server clock) as the current trading day."""
+        self._on_settled = hook
+        if today is not None:
+            self._today = today
 
     async def run(
         self,
@@ -125,15 +163,34 @@ class JournalIdempotencyStore:
         return task.result()
 
     async def recorded(self, scope: Scope) -> Any | None:
-        """The recorded order of a scope (reconciling an unsettled intent first), or None."""
-        row = await self._journal.intent(*scope)
-        if row is None:
-            return None
+        """The recorded order of a scope (reconciling an unsettled intent first), or None.
+
+        Read-only: joins the scope's task in flight, replays a settled intent, reconciles an
+        unsettled one; never inserts an intent (a deleted one stays deleted)."""
         try:
-            result, _ = await self.run(scope, row.fingerprint, _never, tag=row.remark_tag)
+            return await self._recorded(scope)
         except BulletTradeError:
             return None
-        return result
+
+    async def _recorded(self, scope: Scope) -> Any:
+        while True:
+            live = self._live.get(scope)
+            if live is not None:
+                return await _outcome(scope, live.task)
+            starts = self._starts
+            row = await self._journal.intent(*scope)
+            live = self._live.get(scope)
+            if live is not None:
+                return await _outcome(scope, live.task)
+            if self._starts != starts:
+                continue  # a task started (and ended) meanwhile: the row may be stale
+            if row is None:
+                return None
+            if row.state not in UNSETTLED_STATES:
+                return _replay(row)
+            # no await since the read: no task of this scope can have changed the row
+            live = self._start(scope, _Live(row.fingerprint), self._reconcile(row))
+            return await _outcome(scope, live.task)
 
     async def reconcile_all(self) -> int:
         """Reconcile every unsettled intent not running in this process; returns how many
@@ -171,6 +228,7 @@ class JournalIdempotencyStore:
             account_key=scope[0], idem_key=scope[1], sub_account=sub_account,
             fingerprint=fingerprint, remark_tag=tag, fields=fingerprint, state=PENDING,
             order_id=None, result=None, created_at=now, updated_at=now,
+            trading_day=self._today().isoformat(),
         )
 
     async def _claim(self, row: IntentRow) -> IntentRow | None:
@@ -200,6 +258,7 @@ class JournalIdempotencyStore:
         """Register ``live`` as ``scope``'s task, running ``coro`` (synchronous: no await)."""
         live.task = asyncio.ensure_future(coro)
         self._live[scope] = live
+        self._starts += 1
 
         def done(finished: asyncio.Task[Any]) -> None:
             if self._live.get(scope) is live:
@@ -236,16 +295,29 @@ class JournalIdempotencyStore:
     async def _reconcile(self, row: IntentRow) -> Order:
         if self._orders is None:
             raise unknown_error(row.idem_key)
-        state, order, error = await reconcile_intent(self._orders, row)
+        state, order, error = await reconcile_intent(
+            self._orders, row, today=self._today(), lookup=self._lookup
+        )
         if state == UNKNOWN:
             raise unknown_error(row.idem_key)
         if order is not None:
             await self._record((row.account_key, row.idem_key), SUBMITTED, order.order_id,
                                order_to_json(order))
+            await self._settled(row, order)
             return order
         assert error is not None
         await self._record((row.account_key, row.idem_key), REJECTED, None, error_to_json(error))
+        await self._settled(row, None)
         raise error
+
+    async def _settled(self, row: IntentRow, order: Order | None) -> None:
+        """Tell the settle hook (sub-account book) how a reconcile settled ``row``."""
+        if self._on_settled is None:
+            return
+        try:
+            await self._on_settled(row.account_key, row.idem_key, order)
+        except Exception:  # the outcome still goes to the caller; a restart resyncs the book
+            log.exception("settle hook failed for %s/%s", row.account_key, row.idem_key)
 
     async def _record(
         self, scope: Scope, state: str, order_id: str | None, result: str | None
@@ -260,10 +332,6 @@ class JournalIdempotencyStore:
             await self._journal.forget_intent(*scope)
         except Exception:  # I/O boundary
             log.exception("journal: forgetting %s/%s failed", scope[0], scope[1])
-
-
-async def _never() -> Any:
-    raise AssertionError("a recorded intent is never submitted again")
 
 
 def _replay(row: IntentRow) -> Any:

@@ -188,6 +188,18 @@ class SubAccountBook:
         await self._save_logged(row)
         self._adopt_orphans(account_key, order.order_id)
 
+    def today(self) -> date:
+        """The current trading day (the server clock)."""
+        return self._today()
+
+    async def settle(self, account_key: str, key: str, order: Order | None) -> None:
+        """Settle the reservation of a reconciled intent: bind the broker's ``order``, or
+        release it when the order never reached the broker (``None``)."""
+        if order is None:
+            await self.drop(account_key, key)
+        else:
+            await self.bind(account_key, key, order)
+
     async def drop(self, account_key: str, key: str) -> None:
         """Forget an order that never reached the broker (its reservation is released)."""
         row = self._rows.get((account_key, key))

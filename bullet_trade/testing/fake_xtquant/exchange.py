@@ -92,6 +92,9 @@ class FakeExchange:
         market: prices and the clock; its config must have ``latency == 0``.
         account_ids: fund accounts that exist at this counter.
         push_before_response: deliver order pushes before ``on_order_stock_async_response``.
+
+    :attr:`withhold_order_responses` (default False) places async orders but never delivers
+    ``on_order_stock_async_response`` (the request went out, the answer is lost).
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class FakeExchange:
         self.refuse_connects = 0
         self.data_online = True
         self.push_before_response = push_before_response
+        self.withhold_order_responses = False
         self.faults = XtdataFaults()
         self.connects = 0
         self.saved_modules: dict[str, Any] = {}
@@ -196,7 +200,7 @@ class FakeExchange:
                 error = native.order_error(account_id, xt_id, seq, message, remark)
             self._broadcast(account_id, pushes, skip=caller)
             own = pushes if caller.subscribed_to(account_id) else []
-            if request.get("async"):
+            if request.get("async") and not self.withhold_order_responses:
                 response = _order_response(account_id, xt_id, seq, request, remark)
                 before = self.push_before_response
                 own = [*own, response] if before else [response, *own]
@@ -269,7 +273,9 @@ class FakeExchange:
 
     def hang(self, name: str, *, inside: bool = False) -> Hang:
         """Make the next xtdata call of ``name`` block until ``.set()`` (see :mod:`.faults`):
-        before the client by default, or ``inside`` it while holding the thread-safety guard."""
+        before the client by default, or ``inside`` it while holding the thread-safety guard.
+        ``"order_stock_async"`` hangs the fake trader's next async order call instead (it
+        places the order once released, as a stuck real call would complete late)."""
         return self.faults.hang(name, inside=inside)
 
     # ------------------------------------------------------------------ internals

@@ -143,6 +143,9 @@ class XtQuantTrader:
     ) -> int:
         if not self._connected:
             return -1
+        hang = self._exchange.faults.take("order_stock_async")
+        if hang is not None:  # injected: the call is stuck, then goes out late
+            hang.block()
         seq = self._next_seq()
         args = (stock_code, order_type, order_volume, price_type, price, strategy_name,
                 order_remark)
