@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -382,7 +383,7 @@ class ClientConfig:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    token: str = ""
+    token: str = field(default="", repr=False)
     account_key: str | None = None
     sub_account_id: str | None = None
     rpc_timeout: float = 60.0
@@ -395,3 +396,10 @@ class ClientConfig:
             raise ValueError("QMT_SERVER_TOKEN (token) is required to reach the server")
         _positive("rpc_timeout", self.rpc_timeout)
         _positive("connect_timeout", self.connect_timeout)
+        if self.tls_fingerprint is not None:
+            digits = self.tls_fingerprint.replace(":", "").strip()
+            if not re.fullmatch(r"[0-9A-Fa-f]{64}", digits):
+                raise ValueError(
+                    "tls_fingerprint (QMT_SERVER_TLS_FINGERPRINT) must be a SHA-256 in hex "
+                    "(64 hex digits, colons allowed)"
+                )

@@ -39,6 +39,9 @@ V = TypeVar("V")
 
 #: The reader pauses while this many control bytes wait to be written.
 CONTROL_HIGH_WATER = 4 * 1024 * 1024
+#: A peer that lets this much reply data pile up (it sends requests but does not read the
+#: answers) is disconnected: bounds the server's memory per session.
+CONTROL_HARD_LIMIT = 96 * 1024 * 1024
 #: A control frame may bypass the writer task while the transport buffers at most this much
 #: (asyncio's default high-water mark, so the writer's drain would not have waited).
 DIRECT_WRITE_LIMIT = 64 * 1024
@@ -234,6 +237,22 @@ class Outbox:
         self._control_bytes += len(frame)
         if self._control_bytes > CONTROL_HIGH_WATER:
             self._room.clear()
+        if self._control_bytes > CONTROL_HARD_LIMIT:
+            self._overflow()
+            return
+        self._wakeup.set()
+
+    def _overflow(self) -> None:
+        """The peer does not read its replies: drop what is queued and end the session."""
+        logger.warning("%s: %d bytes of replies unread; closing the connection", self._label,
+                       self._control_bytes)
+        self._control.clear()
+        self._control_bytes = 0
+        self._ticks.clear()
+        self._closing = True
+        if self._transport is not None:
+            self._transport.abort()
+        self.broken.set()
         self._wakeup.set()
 
     def _next_frame(self) -> bytes | None:

@@ -18,7 +18,7 @@ PROTOCOL_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Handshake:
-    token: object
+    token: object = field(repr=False)
     protocol: object = PROTOCOL_VERSION
     features: tuple[str, ...] = ()
     extensions: tuple[str, ...] = ()
@@ -217,7 +217,7 @@ def parse_client_message(data: dict[str, Any]) -> Request | Ping | UnknownMessag
     if not isinstance(action, str) or not action.strip():
         raise MalformedMessage("missing field action (缺少 action 字段)", field="action")
     payload = data.get("payload")
-    if payload is None or payload is False or payload in ([], ""):
+    if not payload and not isinstance(payload, dict):  # v1: any falsy payload means {}
         payload = {}
     if not isinstance(payload, dict):
         raise MalformedMessage("payload must be a JSON object", field="payload")

@@ -39,6 +39,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
                       "end": "2025-01-01"}, "start"),
     ("data.history", {"security": "000001.XSHE", "period": "1m", "start_date": "1990-01-01",
                       "end_date": "2025-01-01"}, "start_date"),
+    # neither count nor start: the whole history of 8 codes' minute bars is refused
+    ("data.history", {"security": [f"{i:06d}.XSHE" for i in range(1, 9)], "frequency": "1m",
+                      "count": None, "start": None}, "start"),
     ("data.history", {"security": "000001.XSHE", "frequency": "2h"}, "frequency"),
     ("data.history", {"security": "000001.XSHE", "period": "weekly"}, "period"),
     ("data.history", {"security": "000001.XSHE", "frequency": 1}, "frequency"),

@@ -154,3 +154,20 @@ async def test_tick_goes_straight_out_when_idle_and_is_buffered_when_backed_up()
     writer.transport.buffered = 0
     outbox.push_tick("B", _tick("B", 4))  # a tick is still queued: keep order, queue this one
     assert len(writer.transport.frames) == 1 and len(outbox.ticks) == 2
+
+
+async def test_peer_that_never_reads_is_cut_off_at_the_hard_limit(monkeypatch) -> None:
+    import bullet_trade.server.outbox as outbox_mod
+
+    monkeypatch.setattr(outbox_mod, "CONTROL_HARD_LIMIT", 10_000)
+    writer = GatedWriter()  # never drains: nothing leaves the queue
+    outbox = Outbox(writer, max_frame_size=1 << 20, tick_capacity=8, label="t")  # type: ignore[arg-type]
+    task = asyncio.create_task(outbox.run())
+    outbox.send(Response(id="r0", payload="x"))  # the writer takes this one and blocks
+    await writer.wrote.wait()
+    for i in range(40):
+        outbox.send(Response(id=f"r{i + 1}", payload="y" * 500))
+    assert outbox.broken.is_set()
+    assert not outbox.send(Response(id="late", payload=1))  # closing: refused
+    writer.gate.set()
+    await asyncio.wait_for(task, 1)

@@ -74,3 +74,12 @@ def test_server_messages() -> None:
         {"type": "handshake_ack", "session_id": "s1", "keepalive": 20, "features": ["data"]}
     )
     assert ack.to_wire()["features"] == ["data"]
+
+
+def test_any_falsy_payload_is_empty_like_v1() -> None:
+    for payload in (0, 0.0, "", [], False, None):
+        assert parse_client_message({"action": "a", "payload": payload}).payload == {}
+
+
+def test_handshake_repr_hides_the_token() -> None:
+    assert "s3cret" not in repr(parse_handshake({"type": "handshake", "token": "s3cret"}))

@@ -47,8 +47,12 @@ MAX_COUNT = 100_000  # bars per security
 MAX_SECURITIES = 1_000
 MAX_FIELDS = 64
 #: Bars one request may ask for across all its securities (count × codes, or the estimated
-#: trading days of a start/end range × bars per day × codes): bounds server memory and time.
-MAX_ROWS = 2_000_000
+#: trading days of a start/end range × bars per day × codes): bounds server memory and time,
+#: and keeps a v1 answer well inside the 32 MiB frame limit (~60 bytes per row).
+MAX_ROWS = 500_000
+#: Without ``count`` or ``start`` a backend returns everything it has: budget as if the range
+#: began here (earlier than any backend's data).
+_EARLIEST = datetime(2005, 1, 1)
 _BARS_PER_DAY = {"1d": 1, "1m": 240, "5m": 48, "15m": 16, "30m": 8, "60m": 4}
 
 FREQUENCIES = {
@@ -133,7 +137,8 @@ def parse_history(payload: dict[str, Any], now: datetime | None = None) -> Histo
 
 
 def _check_budget(request: HistoryRequest, payload: dict[str, Any], now: datetime | None) -> None:
-    """Refuse requests that would produce more than :data:`MAX_ROWS` bars.
+    """Refuse requests that would produce more than :data:`MAX_ROWS` bars (a request with
+    neither ``count`` nor ``start`` is budgeted from :data:`_EARLIEST`).
 
     Raises:
         BadRequest: field ``count`` (count × securities) or the start field (date range).
@@ -142,12 +147,11 @@ def _check_budget(request: HistoryRequest, payload: dict[str, Any], now: datetim
     codes = len(request.securities)
     if request.count is not None:
         rows, field = request.count * codes, pick(payload, "count")[0]
-    elif request.start is not None:
-        end = request.end or now or request.start
-        trading_days = ((end - request.start).days + 1) * 5 // 7 + 1
-        rows, field = trading_days * per_day * codes, pick(payload, "start", "start_date")[0]
     else:
-        return
+        start = request.start or _EARLIEST
+        end = request.end or now or start
+        trading_days = max(0, (end - start).days + 1) * 5 // 7 + 1
+        rows, field = trading_days * per_day * codes, pick(payload, "start", "start_date")[0]
     if rows > MAX_ROWS:
         raise BadRequest(
             f"this request would return about {rows:,} bars (limit {MAX_ROWS:,}); narrow the "

@@ -102,9 +102,16 @@ class AuditLog:
         shown = {k: v for k, v in entry.items() if k != "ts"}
         if isinstance(shown.get("account"), str):
             shown["account"] = mask_number(shown["account"])
+        # client-chosen text (order ids, codes) is repr()-quoted when it is not plain, so it
+        # cannot forge log lines
         console_logger.warning(
-            "security: %s", " ".join(f"{k}={v}" for k, v in shown.items())
+            "security: %s", " ".join(f"{k}={_plain(v)}" for k, v in shown.items())
         )
+
+
+def _plain(value: Any) -> str:
+    text = str(value)
+    return text if text.isprintable() and " " not in text else repr(text)
 
 
 def _clip(value: Any, limit: int = 80) -> Any:
