@@ -44,6 +44,7 @@ from bullet_trade.server.outbox import Outbox
 from bullet_trade.server.push import TickFanout
 from bullet_trade.server.requests import RequestRunner
 from bullet_trade.server.security import Security
+from bullet_trade.server.security.allowlist import parse_peer_ip, peer_key
 from bullet_trade.server.security.guard import SessionGuard
 from bullet_trade.server.subscriptions import Subscriptions
 from bullet_trade.server.tasks import bounded, cancel_tasks, spawn
@@ -112,7 +113,8 @@ class Session:
         self._events = events  # events.v1 hub (attached at handshake when granted)
         peername = writer.get_extra_info("peername")
         self._peer = _format_peer(peername)
-        self._host = peername[0] if isinstance(peername, tuple) else None
+        ip = parse_peer_ip(peername[0] if isinstance(peername, tuple) else None)
+        self._host = peer_key(ip) if ip is not None else None
         self._guard = SessionGuard(security, peername, self._peer)
         self._session_id = new_session_id()
         self._decoder = FrameDecoder(max_size=PRE_AUTH_MAX_FRAME)
@@ -155,7 +157,7 @@ class Session:
 
     @property
     def host(self) -> str | None:
-        """The peer's address without the port (per-address limits)."""
+        """The peer's address (IPv6: its /64) without the port, for per-address limits."""
         return self._host
 
     @property

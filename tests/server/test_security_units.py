@@ -181,6 +181,27 @@ def test_throttle_success_resets_and_memory_is_bounded() -> None:
     assert throttle.record_failure("a") == (0.0, False)  # "a" was evicted as the oldest
 
 
+def test_a_flood_of_new_addresses_does_not_lift_a_ban() -> None:
+    throttle = AuthThrottle(fail_limit=2, ban_seconds=60, delay=0.1, delay_max=1, max_entries=3)
+    throttle.record_failure("attacker")
+    assert throttle.record_failure("attacker")[1] is True  # banned
+    for i in range(10):
+        throttle.record_failure(f"fresh-{i}")
+    assert throttle.banned_for("attacker") > 0
+
+
+def test_peer_key_groups_ipv6_by_64() -> None:
+    import ipaddress
+
+    from bullet_trade.server.security.allowlist import peer_key
+
+    one = peer_key(ipaddress.ip_address("2001:db8:1:2::1"))
+    other = peer_key(ipaddress.ip_address("2001:db8:1:2:ffff::9"))
+    assert one == other == "2001:db8:1:2::/64"
+    assert peer_key(ipaddress.ip_address("2001:db8:1:3::1")) != one
+    assert peer_key(ipaddress.ip_address("10.0.0.1")) == "10.0.0.1"
+
+
 def test_token_bucket() -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate=2.0, burst=3, clock=clock)

@@ -22,7 +22,7 @@ import ssl
 from dataclasses import dataclass
 
 from bullet_trade.config import ServerConfig
-from bullet_trade.server.security.allowlist import Allowlist, parse_peer_ip
+from bullet_trade.server.security.allowlist import Allowlist, parse_peer_ip, peer_key
 from bullet_trade.server.security.audit import AuditLog
 from bullet_trade.server.security.ratelimit import TokenBucket
 from bullet_trade.server.security.throttle import AuthThrottle
@@ -88,7 +88,7 @@ class Security:
         if not self.allowlist.allows(host):
             return "not in allowlist"
         ip = parse_peer_ip(host)
-        if ip is not None and self.throttle.banned_for(str(ip)) > 0:
+        if ip is not None and self.throttle.banned_for(peer_key(ip)) > 0:
             return "banned after failed handshakes"
         return None
 

@@ -29,6 +29,14 @@ def parse_peer_ip(host: object) -> IPAddress | None:
     return ip
 
 
+def peer_key(ip: IPAddress) -> str:
+    """The unit per-address limits count by: the IPv4 address, or the IPv6 /64 (one host
+    usually owns a whole /64, so counting single v6 addresses would be trivial to evade)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class Allowlist:
     """Immutable set of allowed networks.
 

@@ -10,6 +10,7 @@ from bullet_trade.errors import ServerBusy
 from bullet_trade.server.dispatch import error_reply
 from bullet_trade.server.outbox import encode_message
 from bullet_trade.server.security import Security
+from bullet_trade.server.security.allowlist import parse_peer_ip, peer_key
 
 logger = logging.getLogger("bullet_trade.server.security")
 
@@ -37,7 +38,8 @@ def admit(security: Security, writer: asyncio.StreamWriter, pending: list[str | 
         security.audit.record("connection", peer=peer, outcome="rejected", reason=refusal)
         writer.transport.abort()
         return False
-    busy = _pending_refusal(security, host, pending)
+    ip = parse_peer_ip(host)
+    busy = _pending_refusal(security, peer_key(ip) if ip is not None else None, pending)
     if busy is not None:
         logger.warning("%s refused: %s", peer, busy.message)
         with contextlib.suppress(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 from bullet_trade.config import TokenGrant
 from bullet_trade.errors import RateLimited
 from bullet_trade.server.security import Security
-from bullet_trade.server.security.allowlist import parse_peer_ip
+from bullet_trade.server.security.allowlist import parse_peer_ip, peer_key
 
 
 class SessionGuard:
@@ -23,7 +23,7 @@ class SessionGuard:
     def __init__(self, security: Security, peername: Any, peer: str) -> None:
         ip = parse_peer_ip(peername[0] if isinstance(peername, tuple) else None)
         self._security = security
-        self._ip = str(ip) if ip is not None else peer
+        self._ip = peer_key(ip) if ip is not None else peer
         self._peer = peer
         self._bucket = security.rate_limiter()
         self.grant: TokenGrant | None = None

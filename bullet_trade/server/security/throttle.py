@@ -69,8 +69,7 @@ class AuthThrottle:
         """
         record = self._records.pop(ip, None) or _Record()
         self._records[ip] = record  # most recent last
-        while len(self._records) > self._max_entries:
-            self._records.popitem(last=False)
+        self._evict()
         record.failures += 1
         delay = 0.0
         if record.failures > 1:
@@ -79,6 +78,19 @@ class AuthThrottle:
         if banned:
             record.banned_until = self._clock() + self._ban_seconds
         return delay, banned
+
+    def _evict(self) -> None:
+        """Keep at most ``max_entries`` records, dropping the oldest that holds no active
+        ban first (a flood of new addresses must not lift a ban)."""
+        excess = len(self._records) - self._max_entries
+        if excess <= 0:
+            return
+        now = self._clock()
+        idle = [k for k, r in self._records.items() if r.banned_until <= now][:excess]
+        for key in idle:
+            del self._records[key]
+        while len(self._records) > self._max_entries:  # only bans left: oldest first
+            self._records.popitem(last=False)
 
     def record_success(self, ip: str) -> None:
         """Forget ``ip``'s failures."""
