@@ -256,3 +256,24 @@ def test_accounts_on_two_miniqmt_terminals_are_refused_with_the_fix() -> None:
     message = info.value.message
     assert "C:\\QMT\\userdata_mini: main" in message and "D:\\QMT2\\userdata_mini: b" in message
     assert "one `bullet-trade server` per miniQMT terminal" in message and "--port" in message
+
+
+async def test_stop_during_a_stuck_connect_does_not_leak_the_trader() -> None:
+    import asyncio
+    import threading
+
+    kit = await make_kit(start=False)
+    try:
+        gate = threading.Event()
+        kit.exchange.connect_gate = gate
+        await kit.data.start()
+        starting = asyncio.create_task(kit.broker.start())
+        await asyncio.to_thread(kit.exchange.connect_entered.wait, 5)
+        starting.cancel()
+        gate.set()  # the stuck connect completes after its caller gave up
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        assert kit.exchange.session_count == 0  # the half-opened trader was stopped
+    finally:
+        kit.exchange.connect_gate = None
+        await close_kit(kit)

@@ -140,7 +140,11 @@ class QmtBrokerAdapter:
         session = self._session_ids()
         bridge = CallbackBridge(asyncio.get_running_loop(), self._on_callback)
         thread = TraderThread(self._sdk, self._path, session, bridge, self._timeout)
-        rc = await thread.open()
+        try:
+            rc = await thread.open()
+        except BaseException:  # failed or cancelled (stop()) mid-open: never leak the trader
+            await thread.close()
+            raise
         if rc != 0:
             await thread.close()
             raise BackendUnavailable(

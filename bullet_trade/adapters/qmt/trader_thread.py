@@ -124,11 +124,19 @@ class TraderThread:
             ) from None
 
     async def close(self) -> None:
-        """Stop the trader (best effort) and release the thread."""
-        trader, self._trader = self._trader, None
-        if trader is not None:
-            try:
-                await self._submit(trader.stop, "stop")
-            except Exception:  # shutting down: log and carry on
-                logger.exception("XtQuantTrader.stop failed (session %s)", self.session_id)
+        """Stop the trader (best effort) and release the thread.
+
+        The stop runs as a job on the trader's own single-worker thread, so it also stops a
+        trader whose :meth:`open` is still running (e.g. the caller was cancelled mid-open).
+        """
+
+        def stop() -> None:
+            trader, self._trader = self._trader, None
+            if trader is not None:
+                trader.stop()
+
+        try:
+            await self._submit(stop, "stop")
+        except Exception:  # shutting down: log and carry on
+            logger.exception("XtQuantTrader.stop failed (session %s)", self.session_id)
         self._executor.shutdown(wait=False)

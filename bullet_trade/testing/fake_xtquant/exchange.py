@@ -123,6 +123,9 @@ class FakeExchange:
         self.withhold_order_responses = False
         self.faults = XtdataFaults()
         self.connects = 0
+        #: tests: when set, ``connect`` waits for this event (a connect stuck in miniQMT)
+        self.connect_gate: threading.Event | None = None
+        self.connect_entered = threading.Event()
         self.saved_modules: dict[str, Any] = {}
         self.feed = QuoteFeed(lambda code: marketdata.full_tick(self, code), tick_interval)
 
@@ -145,6 +148,9 @@ class FakeExchange:
 
     def connect(self, session: Session) -> int:
         """0 when the session is accepted, -1 when miniQMT is "not logged in"."""
+        self.connect_entered.set()
+        if self.connect_gate is not None:
+            self.connect_gate.wait(10)
         with self.lock:
             self.connects += 1
             if not self.logged_in:
@@ -154,6 +160,12 @@ class FakeExchange:
                 return -1
             self._sessions.append(session)
             return 0
+
+    @property
+    def session_count(self) -> int:
+        """Trader sessions currently attached (connected and not stopped)."""
+        with self.lock:
+            return len(self._sessions)
 
     def detach(self, session: Session) -> None:
         with self.lock:
