@@ -35,8 +35,9 @@ from bullet_trade.adapters.qmt.book import QmtBook
 from bullet_trade.adapters.qmt.guard import Backoff, LinkState, QmtGuard
 from bullet_trade.adapters.qmt.orders import precheck, remark_token, submitted
 from bullet_trade.adapters.qmt.sdk import XtSdk, load_sdk
+from bullet_trade.adapters.qmt.support import ask, one_data_path, submit_unknown
 from bullet_trade.adapters.qmt.trader_thread import CallbackBridge, CallTimedOut, TraderThread
-from bullet_trade.errors import BackendUnavailable, OrderRejected, SubmitUnknown, UnknownAccount
+from bullet_trade.errors import BackendUnavailable, OrderRejected, UnknownAccount
 from bullet_trade.model.clock import Clock, WallClock
 from bullet_trade.model.enums import XT_STOCK_BUY, XT_STOCK_SELL, OrderType, Side
 from bullet_trade.model.records import (
@@ -83,7 +84,7 @@ class QmtBrokerAdapter:
     ) -> None:
         self._accounts = {a.key: a for a in accounts}
         self._by_id = {a.account_id: a for a in accounts}
-        self._path = _one_data_path(accounts, data_path)
+        self._path = one_data_path(accounts, data_path)
         self._sdk = sdk
         self._timeout = call_timeout
         self._clock: Clock = clock or WallClock()
@@ -154,7 +155,7 @@ class QmtBrokerAdapter:
         self._thread = thread
         for account in self._accounts.values():
             acc = self._stock_account(account)
-            code = await _ask(thread, acc, lambda t, a: t.subscribe(a))
+            code = await ask(thread, acc, lambda t, a: t.subscribe(a))
             if code != 0:
                 raise BackendUnavailable(
                     f"subscribe({account.account_id}) returned {code}: is this fund account "
@@ -287,7 +288,7 @@ class QmtBrokerAdapter:
         thread = self._thread
         if thread is None:
             raise BackendUnavailable("the miniQMT trader is not connected")
-        return await _ask(thread, self._stock_account(account), fn)
+        return await ask(thread, self._stock_account(account), fn)
 
     async def _request(
         self, kind: str, account: AccountConfig, fn: Callable[[Any, Any], Any],
@@ -304,7 +305,7 @@ class QmtBrokerAdapter:
             seq = int(await self._query(account, fn) or -1)
         except CallTimedOut as exc:
             if kind == "order":
-                raise _unknown(f"order_stock_async is still running: {exc.message}",
+                raise submit_unknown(f"order_stock_async is still running: {exc.message}",
                                idem_key) from None
             raise
         if seq <= 0:
@@ -318,12 +319,12 @@ class QmtBrokerAdapter:
             return await asyncio.wait_for(future, self._timeout)
         except asyncio.TimeoutError:
             if kind == "order":
-                raise _unknown(f"no answer to order_stock_async within {self._timeout:g}s",
+                raise submit_unknown(f"no answer to order_stock_async within {self._timeout:g}s",
                                idem_key) from None
             raise BackendUnavailable(f"no answer to the cancel within {self._timeout:g}s") from None
         except BackendUnavailable as exc:  # _fail_waits: disconnected / stopping
             if kind == "order":
-                raise _unknown(f"order_stock_async was sent (seq {seq}) but {exc.message} "
+                raise submit_unknown(f"order_stock_async was sent (seq {seq}) but {exc.message} "
                                "before its answer", idem_key) from None
             raise
         finally:
@@ -347,10 +348,10 @@ class QmtBrokerAdapter:
         the fills and order changes missed while disconnected (see :mod:`.book`)."""
         for account in self._accounts.values():
             acc = self._stock_account(account)
-            orders = await _ask(thread, acc, lambda t, a: t.query_stock_orders(a, False))
-            trades = await _ask(thread, acc, lambda t, a: t.query_stock_trades(a))
-            asset = await _ask(thread, acc, lambda t, a: t.query_stock_asset(a))
-            positions = await _ask(thread, acc, lambda t, a: t.query_stock_positions(a))
+            orders = await ask(thread, acc, lambda t, a: t.query_stock_orders(a, False))
+            trades = await ask(thread, acc, lambda t, a: t.query_stock_trades(a))
+            asset = await ask(thread, acc, lambda t, a: t.query_stock_asset(a))
+            positions = await ask(thread, acc, lambda t, a: t.query_stock_positions(a))
             self._book.reconcile(account, orders or [], trades or [], asset, positions or [])
 
     # ------------------------------------------------------------------ callbacks (loop)
@@ -399,39 +400,3 @@ class QmtBrokerAdapter:
                 listener(event)
             except Exception:  # a listener's bug must not break the broker
                 logger.exception("broker listener failed on %s", type(event).__name__)
-
-
-def _one_data_path(accounts: Sequence[AccountConfig], default: str | None) -> str:
-    """The single miniQMT ``userdata_mini`` path every account uses.
-
-    Raises:
-        BackendUnavailable: accounts name different paths; one server drives one miniQMT
-            terminal (one ``XtQuantTrader``), so the message says how to split them.
-    """
-    paths: dict[str, list[str]] = {}
-    for account in accounts:
-        paths.setdefault(account.data_path or default or "", []).append(account.key)
-    if len(paths) <= 1:
-        return next(iter(paths), None) or default or ""
-    listing = "; ".join(f"{path or '(none)'}: {', '.join(keys)}" for path, keys in paths.items())
-    raise BackendUnavailable(
-        f"--accounts name {len(paths)} different miniQMT data paths ({listing}), but one "
-        "server drives exactly one miniQMT terminal. Give every account the same path (or "
-        "drop the per-account path and use --data-path), or run one `bullet-trade server` per "
-        "miniQMT terminal, each on its own --port"
-    )
-
-
-def _unknown(message: str, idem_key: str | None) -> SubmitUnknown:
-    """``SubmitUnknown`` for a placement that may have reached the counter."""
-    details = {"idempotency_key": idem_key} if idem_key else None
-    return SubmitUnknown(
-        f"{message}; the order may exist at the counter: look it up (by idempotency key / "
-        "remark), never re-send blindly", details=details,
-    )
-
-
-async def _ask(thread: TraderThread, acc: Any, fn: Callable[[Any, Any], Any]) -> Any:
-    """``fn(trader, account)`` on the trader thread."""
-    return await thread.call(lambda t: fn(t, acc), "query")
-
