@@ -31,14 +31,12 @@ from typing import Any, Protocol, TypeVar
 from bullet_trade.errors import (
     BackendUnavailable,
     BulletTradeError,
-    IdempotencyConflict,
-    SubmitUnknown,
 )
+from bullet_trade.server.submission import Scope, conflict_error, shared_outcome, unknown_error
 
 log = logging.getLogger("bullet_trade.server.orders")
 
 T = TypeVar("T")
-Scope = tuple[str, str]
 
 DEFAULT_TTL = 24 * 3600.0
 
@@ -74,12 +72,6 @@ class _Entry:
     created: float
 
 
-def _unknown(scope: Scope) -> SubmitUnknown:
-    return SubmitUnknown(
-        f"the outcome of the request with idempotency_key {scope[1]!r} is unknown; "
-        "query the orders before sending a new one",
-        details={"idempotency_key": scope[1]},
-    )
 
 
 class MemoryIdempotencyStore:
@@ -113,18 +105,14 @@ class MemoryIdempotencyStore:
         entry = self._entries.get(scope)
         if entry is not None:
             if entry.fingerprint != fingerprint:
-                raise IdempotencyConflict(
-                    f"idempotency_key {scope[1]!r} was already used for a different request "
-                    f"(idempotency_key 冲突: {scope[1]})",
-                    field="idempotency_key",
-                )
-            return await self._outcome(scope, entry.task), True
+                raise conflict_error(scope[1])
+            return await shared_outcome(scope, entry.task), True
         task: asyncio.Task[T] = asyncio.create_task(
             self._guarded(scope, submit), name=f"submit:{scope[0]}:{scope[1]}"
         )
         task.add_done_callback(_retrieve)
         self._entries[scope] = _Entry(fingerprint, task, self._clock())
-        return await self._outcome(scope, task), False
+        return await shared_outcome(scope, task), False
 
     def lookup(self, scope: Scope) -> Any | None:
         entry = self._entries.get(scope)
@@ -136,16 +124,6 @@ class MemoryIdempotencyStore:
 
     async def recorded(self, scope: Scope) -> Any | None:
         return self.lookup(scope)
-
-    async def _outcome(self, scope: Scope, task: asyncio.Task[Any]) -> Any:
-        if task.cancelled():
-            raise _unknown(scope)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():  # the submission itself was cancelled, not this request
-                raise _unknown(scope) from None
-            raise
 
     async def _guarded(self, scope: Scope, submit: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -159,7 +137,7 @@ class MemoryIdempotencyStore:
             raise
         except Exception as exc:  # I/O boundary: the backend failed in an unknown way
             log.exception("submission %s/%s failed unexpectedly", scope[0], scope[1])
-            raise _unknown(scope) from exc
+            raise unknown_error(scope[1]) from exc
 
     def _prune(self) -> None:
         deadline = self._clock() - self._ttl

@@ -36,7 +36,6 @@ from typing import Any, TypeVar, cast
 from bullet_trade.errors import (
     BackendUnavailable,
     BulletTradeError,
-    IdempotencyConflict,
     SubmitUnknown,
 )
 from bullet_trade.model.clock import CHINA_TZ
@@ -57,11 +56,11 @@ from bullet_trade.server.journal.db import (
     Journal,
 )
 from bullet_trade.server.journal.reconcile import OrderLookup, OrdersSource, reconcile_intent
+from bullet_trade.server.submission import Scope, conflict_error, shared_outcome, unknown_error
 
 log = logging.getLogger("bullet_trade.server.orders")
 
 T = TypeVar("T")
-Scope = tuple[str, str]
 #: ``(account_key, idem_key, order)`` after a reconcile settled an intent: the broker's order,
 #: or ``None`` when it never reached the broker.
 SettleHook = Callable[[str, str, Order | None], Awaitable[None]]
@@ -77,22 +76,6 @@ class _Live:
     #: Set when this task's claim inserted the intent (its outcome is then not a replay).
     claimed: bool = False
     task: asyncio.Task[Any] = field(init=False)
-
-
-def unknown_error(key: str) -> SubmitUnknown:
-    return SubmitUnknown(
-        f"the outcome of the order with idempotency_key {key!r} is unknown; it is being "
-        "reconciled: query broker.order_status by idempotency_key, never re-send blindly",
-        details={"idempotency_key": key},
-    )
-
-
-def conflict_error(key: str) -> IdempotencyConflict:
-    return IdempotencyConflict(
-        f"idempotency_key {key!r} was already used for a different request "
-        f"(idempotency_key 冲突: {key})",
-        field="idempotency_key",
-    )
 
 
 class JournalIdempotencyStore:
@@ -149,10 +132,10 @@ class JournalIdempotencyStore:
             row = self._new_row(scope, fingerprint, sub_account, tag)
             live = _Live(fingerprint)
             self._start(scope, live, self._first(live, row, submit))
-            return await _outcome(scope, live.task), not live.claimed
+            return await shared_outcome(scope, live.task), not live.claimed
         if live.fingerprint != fingerprint:
             raise conflict_error(scope[1])
-        return await _outcome(scope, live.task), True
+        return await shared_outcome(scope, live.task), True
 
     def lookup(self, scope: Scope) -> Any | None:
         """The result of a finished in-process submission still held in memory, else None."""
@@ -176,12 +159,12 @@ class JournalIdempotencyStore:
         while True:
             live = self._live.get(scope)
             if live is not None:
-                return await _outcome(scope, live.task)
+                return await shared_outcome(scope, live.task)
             starts = self._starts
             row = await self._journal.intent(*scope)
             live = self._live.get(scope)
             if live is not None:
-                return await _outcome(scope, live.task)
+                return await shared_outcome(scope, live.task)
             if self._starts != starts:
                 continue  # a task started (and ended) meanwhile: the row may be stale
             if row is None:
@@ -190,7 +173,7 @@ class JournalIdempotencyStore:
                 return _replay(row)
             # no await since the read: no task of this scope can have changed the row
             live = self._start(scope, _Live(row.fingerprint), self._reconcile(row))
-            return await _outcome(scope, live.task)
+            return await shared_outcome(scope, live.task)
 
     async def reconcile_all(self) -> int:
         """Reconcile every unsettled intent not running in this process; returns how many
@@ -203,7 +186,7 @@ class JournalIdempotencyStore:
                 continue
             live = self._start(scope, _Live(row.fingerprint), self._reconcile(row))
             try:
-                await _outcome(scope, live.task)
+                await shared_outcome(scope, live.task)
                 settled += 1
             except SubmitUnknown:
                 pass  # broker not answering: stays unsettled
@@ -342,14 +325,3 @@ def _replay(row: IntentRow) -> Any:
     if error is not None:
         raise error
     return order_from_json(row.result)
-
-
-async def _outcome(scope: Scope, task: asyncio.Task[Any]) -> Any:
-    if task.cancelled():
-        raise unknown_error(scope[1])
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if task.cancelled():  # the submission was cancelled (shutdown), not this request
-            raise unknown_error(scope[1]) from None
-        raise
