@@ -1,34 +1,9 @@
 """``SimBrokerAdapter``: the :class:`~bullet_trade.adapters.contracts.Broker` of the simulated
-exchange.
-
-Matching: a limit order works at its limit price. It fills when marketable against the current
-last price (buy price ≥ last, sell price ≤ last), at the last price, and only while continuous
-trading is on. A market order (continuous trading only) walks the 5-level book at once
-(:mod:`.book`): it fills level by level at the levels' prices up to their volumes, never beyond
-its protective price; the rest is then canceled (xtquant's "best five, remainder canceled",
-最优五档即时成交剩余撤销: status 53, or 54 when nothing filled), unless the caller gave the
-protective price (``PlaceOrder.price``): the rest then rests as a limit order at that price.
-One matching pass may fill, per security and minute bar, at most ``SimConfig.fill_ratio``
-of that bar's volume (rounded down
-to 100 shares, at least 100), shared by all orders in time priority; bigger orders fill over
-several passes (status 55, then 56). A new order is matched at once; resting orders are
-matched by :meth:`SimBrokerAdapter.match_now` and by the background loop of
-:meth:`SimBrokerAdapter.start`.
-
-Events go to listeners synchronously (unless :mod:`.faults` holds them), in this order: acceptance →
-``OrderUpdated`` (50) then ``AccountChanged``; each fill → ``TradeExecuted``, ``OrderUpdated``
-(55/56), ``AccountChanged``; cancel or expiry → ``OrderUpdated`` (54/53), ``AccountChanged``.
-
-When the market's trading day changes, each account rolls over on its next use (or the next
-matching pass): open orders expire (canceled), every held share becomes closeable, ex-dividend
-events since the last roll are paid to holders (cash dividends to cash, bonus shares to the
-position; see :func:`.fills.credit_event`), and the
-previous day's orders leave ``orders()`` (today's orders, as in QMT) but stay reachable by
-``order(id)`` as terminal orders; ``trades()`` lists today's fills.
-
-Every change is handed to the store (:meth:`MemoryStore.save`); with a
-:class:`~.sqlite_store.SqliteStore` it survives a restart. :meth:`SimBrokerAdapter.stop`
-flushes and closes the store.
+exchange. Matching (limit orders at the last price under a per-bar volume share, market
+orders walking the 5-level book, call auctions), the order of events and the day roll are
+described in ``docs/simulator.md``. Every change is handed to the store; with a
+:class:`~.sqlite_store.SqliteStore` it survives a restart, and :meth:`SimBrokerAdapter.stop`
+flushes and closes it.
 """
 
 from __future__ import annotations
